@@ -1,0 +1,176 @@
+"""The embedtune command line: thin wrappers over the pipeline and the evaluators.
+
+User errors (bad config, bad data, missing model) print one line and exit with code 2; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from embedtune.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Fine-tune sentence-embedding models on your own pairs and prove the gain over the untuned model.",
+)
+STATE = {"debug": False}
+USER_ERROR_EXIT = 2
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks instead of one-line errors")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings and results")] = False,
+) -> None:
+    STATE["debug"] = debug
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "urllib3", "datasets", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="run config YAML (see recipes/)")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a key: --set training.lr=3e-5")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="run dir (default: config's output_dir)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing run dir")] = False,
+    resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in the run dir")] = False,
+) -> None:
+    """Fine-tune a model from a YAML config; evaluates the untuned baseline first, then the tuned model."""
+    from embedtune.config import load_config
+    from embedtune.pipeline import run_training
+
+    run_config = load_config(config, set_ or [])
+    output_dir = output or run_config.output_dir or Path("runs") / config.stem
+    result = run_training(run_config, Path(output_dir), overwrite=overwrite, resume=resume)
+    _print_comparison(result.metrics["baseline"], result.metrics["final"], "baseline", "final")
+    typer.echo(f"run written to {result.output_dir} in {result.seconds / 60:.1f} min")
+
+
+@app.command("eval")
+def eval_(
+    data: Annotated[Path, typer.Option("--data", help="pairs file (TSV/CSV/JSONL/JSON)")],
+    task: Annotated[str, typer.Option(help="sts (Spearman/Pearson) or pairs (ROC-AUC, F1; 0/1 labels)")] = "sts",
+    model: Annotated[str, typer.Option(help="model folder, cached hub id, or 'default' (all-MiniLM-L6-v2)")] = "default",
+    text1: Annotated[Optional[str], typer.Option(help="first text column (default sentence1)")] = None,
+    text2: Annotated[Optional[str], typer.Option(help="second text column (default sentence2)")] = None,
+    label: Annotated[Optional[str], typer.Option(help="label column (default: score for sts, label for pairs)")] = None,
+    score_range: Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")] = "0,1",
+    folds: Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")] = 5,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics to this JSON file")] = None,
+) -> None:
+    """Evaluate one model on one data file."""
+    from embedtune.evaluation.suite import evaluate_all
+    from embedtune.modeling.load import load_model
+
+    eval_set = _eval_set_from_options(data, task, text1, text2, label, score_range, folds)
+    metrics = evaluate_all([eval_set], load_model(model))
+    for key, value in metrics[eval_set.name].items():
+        typer.echo(f"{key}\t{value:.4f}")
+    if json_out is not None:
+        from embedtune.rundir import write_json_atomic
+
+        write_json_atomic(json_out, metrics)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="run dir or model")],
+    b: Annotated[str, typer.Argument(help="run dir or model")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="evaluate both on this file (needed for models)")] = None,
+    task: Annotated[str, typer.Option(help="sts or pairs, with --data")] = "sts",
+    text1: Annotated[Optional[str], typer.Option(help="first text column")] = None,
+    text2: Annotated[Optional[str], typer.Option(help="second text column")] = None,
+    label: Annotated[Optional[str], typer.Option(help="label column")] = None,
+    score_range: Annotated[str, typer.Option(help="low,high of the labels")] = "0,1",
+) -> None:
+    """Compare two run dirs (their final metrics on shared eval sets) or two models on the same --data."""
+    if data is None:
+        metrics_a, metrics_b = _run_metrics(a), _run_metrics(b)
+        shared = {name: metrics_a[name] for name in metrics_a if name in metrics_b}
+        if not shared:
+            raise UserError(f"{a} and {b} share no eval set; pass --data to evaluate both on the same file")
+        _print_comparison(shared, {name: metrics_b[name] for name in shared}, "A", "B")
+        return
+    from embedtune.evaluation.suite import evaluate_all
+    from embedtune.modeling.load import load_model
+
+    eval_set = _eval_set_from_options(data, task, text1, text2, label, score_range, 5)
+    results = [evaluate_all([eval_set], load_model(_model_of(path))) for path in (a, b)]
+    _print_comparison(results[0], results[1], "A", "B")
+
+
+@app.command()
+def losses() -> None:
+    """List the training losses and the data each one needs."""
+    from embedtune.objectives import LOSSES
+
+    for spec in LOSSES.values():
+        typer.echo(f"{spec.name:<12} data: {'/'.join(spec.accepts):<22} {spec.summary}")
+
+
+def _eval_set_from_options(data, task, text1, text2, label, score_range, folds):
+    from embedtune.config import EvalSetConfig
+    from embedtune.data.spec import Columns
+    from embedtune.evaluation.suite import EvalSet, build_evaluator, metric_prefix
+    from embedtune.data.readers import load_pairs
+
+    if task not in ("sts", "pairs"):
+        raise UserError(f"--task: expected sts or pairs, got '{task}'")
+    try:
+        low, high = (float(part) for part in score_range.split(","))
+        columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
+        config = EvalSetConfig(path=data, task=task, columns=columns, score_range=(low, high), folds=folds)
+    except ValueError as error:
+        raise UserError(f"bad option: {str(error).splitlines()[-1].strip()}") from None
+    name = metric_prefix(config)
+    pairs = load_pairs(config)
+    return EvalSet(name, config, pairs, build_evaluator(config, pairs, name))
+
+
+def _run_metrics(location: str) -> dict:
+    path = Path(location) / "metrics.json"
+    if not path.exists():
+        raise UserError(f"{location}: not a finished run dir (no metrics.json); pass --data to compare models")
+    return json.loads(path.read_text(encoding="utf-8"))["final"]
+
+
+def _model_of(location: str) -> str:
+    run_model = Path(location) / "model"
+    return str(run_model) if (Path(location) / "metrics.json").exists() and run_model.exists() else location
+
+
+def _print_comparison(before: dict, after: dict, label_a: str, label_b: str) -> None:
+    from embedtune.evaluation.report import comparison_rows
+
+    typer.echo(f"{'eval set':<16} {'metric':<32} {label_a:>9} {label_b:>9} {'delta':>9}")
+    for name, metric, x, y, delta in comparison_rows({"baseline": before, "final": after}):
+        cells = [f"{v:9.4f}" if v is not None else f"{'-':>9}" for v in (x, y)]
+        shown = f"{delta:+9.4f}" if delta is not None else f"{'-':>9}"
+        typer.echo(f"{name:<16} {metric:<32} {cells[0]} {cells[1]} {shown}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()  # standalone: click reports usage errors itself with exit code 2
+    except UserError as error:
+        if STATE["debug"]:
+            raise
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(USER_ERROR_EXIT)
+
+if __name__ == "__main__":
+    main()

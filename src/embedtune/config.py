@@ -1,0 +1,225 @@
+"""The run configuration: one YAML file, validated, with every default in this module.
+
+Unknown keys are errors with a did-you-mean suggestion; ``--set a.b=value`` overrides are applied to the
+raw mapping before validation so they are checked exactly like the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from embedtune.data.spec import DataSpec, StrictModel
+from embedtune.errors import ConfigError
+
+DEFAULT_MODEL = "default"
+
+
+class ModelConfig(StrictModel):
+    name: str = Field(DEFAULT_MODEL, description="'default' (bundled all-MiniLM-L6-v2), a local folder, or a cached hub id")
+    max_seq_length: int | None = Field(None, ge=8, description="truncate inputs to this many tokens; None keeps the model's")
+    trust_remote_code: bool = Field(False, description="allow custom model code from the model folder")
+
+
+class StrategyConfig(StrictModel):
+    """Which weights train: ``full`` (all), ``lora`` (peft adapters), ``frozen`` (encoder frozen + projection head)."""
+
+    name: Literal["full", "lora", "frozen"] = "full"
+    freeze_base: bool = Field(False, description="same as name: frozen")
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    lora_target_modules: list[str] = Field(["query", "key", "value"], description="module names that get adapters")
+    merge_lora: bool = Field(True, description="save model/ with adapters merged (plain model); adapter/ is kept too")
+    projection: Literal["linear", "mlp"] = Field("linear", description="head on the frozen encoder")
+    projection_dim: int | None = Field(None, ge=1, description="output size of the head; None keeps the model's")
+    projection_learning_rate: float | None = Field(None, gt=0, description="head learning rate; None uses training.lr")
+
+    @model_validator(mode="after")
+    def _freeze_base_means_frozen(self) -> StrategyConfig:
+        if self.freeze_base and self.name != "frozen":
+            if "name" in self.model_fields_set:
+                raise ValueError(f"freeze_base: true contradicts name: {self.name}; use name: frozen")
+            self.name = "frozen"
+        return self
+
+
+class LossConfig(StrictModel):
+    """The training objective; see ``embedtune losses`` for the data each one needs."""
+
+    name: Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"] = "mnrl"
+    scale: float = Field(20.0, gt=0, description="similarity scale of mnrl / cached_mnrl / cosent")
+    margin: float = Field(0.5, ge=0, description="negative-pair margin of the contrastive loss")
+    mini_batch_size: int = Field(32, ge=1, description="cached_mnrl: texts per forward pass (memory, not results)")
+    matryoshka_dims: list[int] | None = Field(None, description="train at these truncated sizes too, e.g. [384, 256, 128, 64]")
+    matryoshka_weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check_matryoshka(self) -> LossConfig:
+        dims, weights = self.matryoshka_dims, self.matryoshka_weights
+        if dims is not None and (not dims or any(d < 1 for d in dims)):
+            raise ValueError("matryoshka_dims must be a non-empty list of positive sizes")
+        if weights is not None and (dims is None or len(weights) != len(dims)):
+            raise ValueError("matryoshka_weights needs matryoshka_dims of the same length")
+        return self
+
+
+class EvalSetConfig(DataSpec):
+    """A held-out set measured on the baseline before training and on the tuned model after it."""
+
+    task: Literal["sts", "pairs"] = Field("sts", description="sts: Spearman/Pearson; pairs: ROC-AUC, F1 (0/1 labels)")
+    threshold_data: DataSpec | None = Field(None, description="pairs: choose the F1 threshold here, not by k-fold CV")
+    folds: int = Field(5, ge=2, description="pairs: k-fold CV for the threshold when threshold_data is absent")
+
+
+class DataConfig(StrictModel):
+    train: DataSpec
+    eval: list[EvalSetConfig] = Field(default_factory=list, description="evaluated before and after training")
+
+
+class TrainingConfig(StrictModel):
+    lr: float = Field(2e-5, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="overrides epochs")
+    batch_size: int = Field(16, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    warmup_steps: int | None = Field(None, ge=0)
+    warmup_ratio: float | None = Field(None, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0)
+    scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    max_grad_norm: float = Field(1.0, gt=0)
+    eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (else once per epoch)")
+    save_best_model: bool = Field(True, description="keep the checkpoint with the best metric_for_best_model")
+    metric_for_best_model: str | None = Field(None, description="default: primary metric of the first eval set")
+    early_stopping_patience: int | None = Field(None, ge=1, description="evaluations without improvement")
+    save_total_limit: int = Field(2, ge=1)
+    logging_steps: int = Field(10, ge=1)
+    seed: int = 42
+    no_duplicates: bool | None = Field(None, description="no repeated text in a batch; default on for in-batch losses")
+
+    @model_validator(mode="after")
+    def _one_warmup(self) -> TrainingConfig:
+        if self.warmup_steps is not None and self.warmup_ratio is not None:
+            raise ValueError("set warmup_steps or warmup_ratio, not both")
+        return self
+
+
+class RunConfig(StrictModel):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    data: DataConfig
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
+    eval_batch_size: int = Field(64, ge=1)
+
+
+def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML run config, apply ``a.b=value`` overrides, validate. Relative data paths resolve from the file."""
+    raw = _read_yaml(path)
+    for override in overrides:
+        _apply_override(raw, override)
+    config = parse_config(raw, source=str(path))
+    return _resolve_paths(config, path.parent)
+
+
+def parse_config(raw: Any, source: str = "<config>") -> RunConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the config must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error.errors()[0])}") from None
+
+
+def dump_config(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config ({error})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: {problem}") from None
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected key.path=value, e.g. training.lr=3e-5")
+    *parents, leaf = key.strip().split(".")
+    node = raw
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {override!r}: '{part}' is not a section")
+        node = child
+    try:
+        node[leaf] = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        node[leaf] = value
+
+
+def _describe(error: dict) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{location}'{_suggestion(error['loc'])}"
+    if error["type"] == "missing":
+        return f"missing required key '{location}'"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"'{location}': {message}" if location else message
+
+
+def _suggestion(loc: tuple) -> str:
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return ""
+        model = _model_of(field.annotation)
+        if model is None:
+            return ""
+    names = list(model.model_fields) if hasattr(model, "model_fields") else []
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else f"; valid keys: {', '.join(names)}"
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``DataSpec | None`` or ``list[EvalSetConfig]``."""
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
+    def resolve(spec: DataSpec | None) -> None:
+        if spec is not None and not spec.path.is_absolute():
+            spec.path = (base / spec.path).resolve()
+
+    resolve(config.data.train)
+    for eval_set in config.data.eval:
+        resolve(eval_set)
+        resolve(eval_set.threshold_data)
+    model_path = base / config.model.name
+    if config.model.name != DEFAULT_MODEL and not Path(config.model.name).is_absolute() and model_path.exists():
+        config.model.name = str(model_path.resolve())
+    return config

@@ -1,0 +1,290 @@
+"""Read pair, triplet and scored-pair files into :class:`PairData`.
+
+Every problem becomes a one-line :class:`DataError` naming the file, the line and the field, because the person
+fixing it is looking at the file in an editor, not at a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from embedtune.data.pairs import PairData
+from embedtune.data.spec import DataSpec
+from embedtune.errors import DataError
+
+Row = tuple[int, dict[str, object]]
+
+_DELIMITED_DIALECTS: dict[str, dict] = {
+    # STS-B and many exported TSVs contain bare quotes inside texts; quote processing would merge rows.
+    "tsv": {"delimiter": "\t", "quoting": csv.QUOTE_NONE},
+    # strict: an unclosed quote would otherwise swallow the rest of the file into one text without complaint.
+    "csv": {"strict": True},
+}
+
+
+def load_pairs(spec: DataSpec) -> PairData:
+    """Load and validate one data file; the format comes from the spec so callers never branch on it."""
+    fmt = spec.resolved_format()
+    text = _read_text(spec.path)
+    if fmt == "json":
+        keys, rows = _json_rows(spec, text)
+        return _build(spec, keys, rows, item=True)
+    if fmt == "jsonl":
+        keys = _flat_keys(spec)
+        return _build(spec, keys, _jsonl_rows(spec.path, text, keys), item=False)
+    keys = _flat_keys(spec)
+    return _build(spec, keys, _delimited_rows(spec.path, text, fmt, keys), item=False)
+
+
+# --- reading the raw text -------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    """Decode as UTF-8 (dropping an Excel BOM) and point at the offending line when the file is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a directory, expected a data file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read the file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # utf-8-sig reports offsets relative to the text after the BOM; add it back for the file offset.
+        offset = exc.start + len(data) - len(exc.object)
+        line = exc.object[: exc.start].count(b"\n") + 1
+        bad = exc.object[exc.start]
+        problem = f"not valid UTF-8 (byte 0x{bad:02x} at offset {offset}); re-save the file as UTF-8"
+        raise DataError(path, problem, line=line) from None
+    if not text.strip():
+        raise DataError(path, "file is empty")
+    return text
+
+
+def _flat_keys(spec: DataSpec) -> dict[str, str | None]:
+    """Column names for row-oriented formats: texts default to sentence1/sentence2, the rest is opt-in."""
+    cols = spec.columns
+    return {
+        "text1": cols.text1 or "sentence1",
+        "text2": cols.text2 or "sentence2",
+        "negative": cols.negative,
+        "label": cols.label,
+        "phase": cols.phase,
+    }
+
+
+# --- TSV / CSV --------------------------------------------------------------------------------------------------
+
+
+def _delimited_rows(path: Path, text: str, fmt: str, keys: dict[str, str | None]) -> Iterator[Row]:
+    """Yield rows keyed by header name with the physical line each row starts on (quoted CSV may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), **_DELIMITED_DIALECTS[fmt])
+    header = [name.strip() for name in _next_row(path, reader, 1) or []]
+    if not any(header):
+        raise DataError(path, "no header row (the first line is blank); expected column names", line=1)
+    _check_header(path, header, keys)
+    while True:
+        line = reader.line_num + 1
+        row = _next_row(path, reader, line)
+        if row is None:
+            return
+        if not row:
+            continue  # blank line
+        if len(row) != len(header):
+            hint = " (is there a tab inside a text?)" if fmt == "tsv" else " (quote texts that contain commas)"
+            raise DataError(path, f"row has {len(row)} fields but the header has {len(header)}{hint}", line=line)
+        yield line, dict(zip(header, row))
+
+
+def _next_row(path: Path, reader: Iterator[list[str]], line: int) -> list[str] | None:
+    """Turn csv's own errors (unclosed quote, NUL byte, huge field) into a DataError at the row's first line."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        hint = "; is a quote left open?" if "end of data" in str(exc) else ""
+        raise DataError(path, f"cannot parse row: {exc}{hint}", line=line) from None
+
+
+def _check_header(path: Path, header: list[str], keys: dict[str, str | None]) -> None:
+    """Fail on the header line rather than on every row when a configured column does not exist."""
+    for role, name in keys.items():
+        if name is None:
+            continue
+        if name not in header:
+            available = ", ".join(repr(h) for h in header)
+            problem = f"missing column for {role}; the header has: {available}"
+            raise DataError(path, problem, line=1, field=name)
+        if header.count(name) > 1:
+            raise DataError(path, f"column appears {header.count(name)} times in the header", line=1, field=name)
+
+
+# --- JSONL ------------------------------------------------------------------------------------------------------
+
+
+def _jsonl_rows(path: Path, text: str, keys: dict[str, str | None]) -> Iterator[Row]:
+    """One object per line; blank lines are allowed so a trailing newline or two is harmless."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", line=number) from None
+        if not isinstance(obj, dict):
+            raise DataError(path, f"expected a JSON object, got {_type_name(obj)}", line=number)
+        for name in keys.values():
+            if name is not None and name not in obj:
+                available = ", ".join(repr(k) for k in obj) or "none"
+                raise DataError(path, f"missing key; the object has: {available}", line=number, field=name)
+        yield number, obj
+
+
+# --- notebook JSON layout ---------------------------------------------------------------------------------------
+
+
+def _json_keys(spec: DataSpec, obj: dict) -> dict[str, str | None]:
+    """Keys of the notebook layout; default label/phase keys are read only when present, configured ones must be."""
+    cols = spec.columns
+    label = cols.label or ("labels" if "labels" in obj else None)
+    phase = cols.phase or ("phase_indicators" if "phase_indicators" in obj else None)
+    return {
+        "text1": cols.text1 or "texts1",
+        "text2": cols.text2 or "texts2",
+        "negative": cols.negative,
+        "label": label,
+        "phase": phase,
+    }
+
+
+def _json_rows(spec: DataSpec, text: str) -> tuple[dict[str, str | None], list[Row]]:
+    """Turn parallel lists into rows, checking shape first so a ragged file fails once, not per item."""
+    path = spec.path
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+    if not isinstance(obj, dict):
+        layout = '{"texts1": [...], "texts2": [...]}'
+        raise DataError(path, f"top level must be an object of lists like {layout}, got {_type_name(obj)}")
+    keys = _json_keys(spec, obj)
+    names = [name for name in keys.values() if name is not None]
+    for name in names:
+        if name not in obj:
+            available = ", ".join(repr(k) for k in obj) or "none"
+            raise DataError(path, f"missing key; the object has: {available}", field=name)
+        if not isinstance(obj[name], list):
+            raise DataError(path, f"expected a list, got {_type_name(obj[name])}", field=name)
+    first = names[0]
+    for name in names[1:]:
+        if len(obj[name]) != len(obj[first]):
+            problem = f"has {len(obj[name])} items but '{first}' has {len(obj[first])}; the lists must be parallel"
+            raise DataError(path, problem, field=name)
+    rows = [(i + 1, {name: obj[name][i] for name in names}) for i in range(len(obj[first]))]
+    return keys, rows
+
+
+# --- validating rows --------------------------------------------------------------------------------------------
+
+
+def _build(spec: DataSpec, keys: dict[str, str | None], rows: Iterable[Row], item: bool) -> PairData:
+    """Validate each row once, in file order, so the first bad row is the one reported."""
+    path = spec.path
+    out: dict[str, list] = {role: [] for role in keys}
+    lines: list[int] = []
+    for line, values in rows:
+        where = _Where(path, line, item)
+        for role, name in keys.items():
+            if name is not None:
+                out[role].append(_convert(spec, role, name, values[name], where))
+        lines.append(line)
+    if not lines:
+        raise DataError(path, "no rows")
+
+    def optional(role: str) -> list | None:
+        return out[role] if keys[role] is not None else None
+
+    return PairData(
+        source=str(spec.path),
+        texts1=out["text1"],
+        texts2=out["text2"],
+        negatives=optional("negative"),
+        labels=optional("label"),
+        phases=optional("phase"),
+        lines=lines,
+    )
+
+
+class _Where:
+    """Location of one row; JSON rows say "item N" because their line number is really a list position."""
+
+    def __init__(self, path: Path, line: int, item: bool) -> None:
+        self.path, self.line, self.item = path, line, item
+
+    def error(self, field: str, problem: str) -> DataError:
+        prefix = f"item {self.line}: " if self.item else ""
+        return DataError(self.path, prefix + problem, line=self.line, field=field)
+
+
+def _convert(spec: DataSpec, role: str, name: str, value: object, where: _Where) -> object:
+    if role == "label":
+        return _label(spec, name, value, where)
+    if role == "phase":
+        return _phase(name, value, where)
+    return _text(name, value, where)
+
+
+def _text(name: str, value: object, where: _Where) -> str:
+    """Empty texts embed to noise and silently hurt training, so they are errors, not skipped rows."""
+    if not isinstance(value, str):
+        raise where.error(name, f"expected a string, got {_type_name(value)}")
+    text = value.strip()
+    if not text:
+        raise where.error(name, "empty text" if not value else "text is only whitespace")
+    return text
+
+
+def _label(spec: DataSpec, name: str, value: object, where: _Where) -> float:
+    """Map to [0, 1] so every loss sees the same scale; out-of-range means a wrong score_range, not a clamp."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise where.error(name, f"label must be a number, got {_type_name(value)}")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        raise where.error(name, f"label {_short(value)} is not a number") from None
+    if math.isnan(number) or math.isinf(number):
+        raise where.error(name, f"label is {'NaN' if math.isnan(number) else 'infinite'}; labels must be finite")
+    low, high = spec.score_range
+    if not low <= number <= high:
+        problem = f"label {number:g} is outside score_range [{low:g}, {high:g}]; fix the row or set score_range"
+        raise where.error(name, problem)
+    return (number - low) / (high - low)
+
+
+def _phase(name: str, value: object, where: _Where) -> str:
+    """Phases are compared as strings so a JSON 1 and a TSV "1" name the same phase."""
+    if value is None or isinstance(value, (dict, list)):
+        raise where.error(name, f"phase must be a string or number, got {_type_name(value)}")
+    phase = str(value).strip()
+    if not phase:
+        raise where.error(name, "empty phase")
+    return phase
+
+
+def _type_name(value: object) -> str:
+    """JSON vocabulary, since the user wrote JSON, not Python."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

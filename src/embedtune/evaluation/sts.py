@@ -1,0 +1,58 @@
+"""Semantic textual similarity: how well pair cosines rank with graded gold scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sentence_transformers.base.evaluation import BaseEvaluator
+
+from embedtune.errors import UserError
+from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
+from embedtune.evaluation.metrics import sts_metrics
+
+if TYPE_CHECKING:
+    from embedtune.data.pairs import PairData
+
+
+class STSEvaluator(BaseEvaluator):
+    """Spearman and Pearson correlation of cosine(text1, text2) with gold scores; primary metric ``spearman``."""
+
+    def __init__(
+        self,
+        texts1: Sequence[str],
+        texts2: Sequence[str],
+        scores: Sequence[float],
+        name: str = "sts",
+        batch_size: int = 64,
+        source: str | None = None,
+    ) -> None:
+        super().__init__()
+        check_pairs(texts1, texts2, scores, source or name)
+        self.texts1, self.texts2 = list(texts1), list(texts2)
+        self.gold = np.asarray(scores, dtype=np.float64)
+        self.name, self.batch_size = name, batch_size
+        self.greater_is_better = True
+        self.primary_metric = f"{name}_spearman" if name else "spearman"
+
+    @classmethod
+    def from_pairs(cls, data: PairData, name: str = "sts", batch_size: int = 64) -> STSEvaluator:
+        if data.labels is None:
+            raise UserError(f"{data.source}: an STS evaluation set needs a score for every pair, but it has none")
+        return cls(data.texts1, data.texts2, data.labels, name=name, batch_size=batch_size, source=data.source)
+
+    def cosines(self, model: Any) -> np.ndarray:
+        """Cosine similarity of every pair, in input order."""
+        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
+
+    def __call__(
+        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        metrics = self.prefix_name_to_metrics(sts_metrics(self.cosines(model), self.gold), self.name)
+        if hasattr(model, "model_card_data"):
+            self.store_metrics_in_model_card_data(model, metrics, epoch, steps)
+        return metrics
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"pairs": len(self.texts1)}

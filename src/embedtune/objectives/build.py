@@ -1,0 +1,58 @@
+"""Turn the loss config and the training data into a loss module and a dataset it can consume."""
+
+from __future__ import annotations
+
+import logging
+
+from torch import nn
+
+from embedtune.config import LossConfig
+from embedtune.data.pairs import PairData
+from embedtune.errors import ConfigError
+from embedtune.objectives.registry import get_loss_spec
+
+logger = logging.getLogger("embedtune")
+
+
+def data_kind(data: PairData) -> str:
+    """``binary`` is scored data whose labels are all 0 or 1; losses that need class labels accept only it."""
+    if data.kind == "scored" and set(data.labels) <= {0.0, 1.0}:
+        return "binary"
+    return data.kind
+
+
+def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
+    """Check the data fits the loss; in-batch-negative losses train on the positive rows of binary data."""
+    spec = get_loss_spec(config.name)
+    kind = data_kind(data)
+    fits = kind in spec.accepts or (kind == "binary" and "scored" in spec.accepts)
+    if not fits:
+        raise ConfigError(
+            f"loss '{spec.name}' needs {' or '.join(spec.accepts)} data but {data.source} holds {kind} rows; "
+            "set data.train.columns (label/negative) or pick another loss"
+        )
+    if kind == "binary" and spec.in_batch_negatives:
+        positives = [i for i, label in enumerate(data.labels) if label == 1.0]
+        logger.info("%s: %s keeps the %d label-1 pairs of %d", data.source, spec.name, len(positives), len(data))
+        kept = data.subset(positives)
+        kept.labels = None
+        return kept
+    return data
+
+
+def build_loss(model, config: LossConfig) -> nn.Module:
+    """The configured loss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is set (capped at the model's size)."""
+    loss = get_loss_spec(config.name).build(model, config)
+    if config.matryoshka_dims is None:
+        return loss
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
+
+    width = model.get_sentence_embedding_dimension()
+    weights = config.matryoshka_weights or [1.0] * len(config.matryoshka_dims)
+    by_dim: dict[int, float] = {}
+    for dim, weight in zip(config.matryoshka_dims, weights):
+        by_dim.setdefault(min(dim, width), weight)
+    if max(config.matryoshka_dims) > width:
+        logger.warning("loss.matryoshka_dims capped at the model's size %d: %s", width, sorted(by_dim, reverse=True))
+    dims = sorted(by_dim, reverse=True)
+    return MatryoshkaLoss(model, loss, matryoshka_dims=dims, matryoshka_weights=[by_dim[d] for d in dims])

@@ -1,0 +1,72 @@
+"""Name -> loss registry. Each entry reuses a sentence-transformers loss and says which data it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from embedtune.config import LossConfig
+from embedtune.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A registered loss: how to build it and which data kinds (pairs, triplets, scored, binary) it accepts."""
+
+    name: str
+    build: Callable[[object, LossConfig], nn.Module]
+    accepts: tuple[str, ...]
+    in_batch_negatives: bool
+    summary: str
+
+
+LOSSES: dict[str, LossSpec] = {}
+
+
+def register_loss(spec: LossSpec) -> LossSpec:
+    if spec.name in LOSSES or spec.name != spec.name.lower():
+        raise ValueError(f"loss name '{spec.name}' must be lowercase and unique")
+    LOSSES[spec.name] = spec
+    return spec
+
+
+def get_loss_spec(name: str) -> LossSpec:
+    if name not in LOSSES:
+        raise ConfigError(f"loss.name: unknown loss '{name}'; known: {', '.join(sorted(LOSSES))}")
+    return LOSSES[name]
+
+
+def _st_losses():
+    from sentence_transformers.sentence_transformer import losses
+
+    return losses
+
+
+register_loss(LossSpec(
+    "cosine", lambda model, c: _st_losses().CosineSimilarityLoss(model), ("scored",), False,
+    "MSE between the pair cosine and the score normalised to [0, 1] (CosineSimilarityLoss).",
+))
+register_loss(LossSpec(
+    "cosent", lambda model, c: _st_losses().CoSENTLoss(model, scale=c.scale), ("scored",), False,
+    "CoSENT: ranks pair cosines in the order of their scores; usually stronger than cosine.",
+))
+register_loss(LossSpec(
+    "mnrl", lambda model, c: _st_losses().MultipleNegativesRankingLoss(model, scale=c.scale),
+    ("pairs", "triplets", "binary"), True,
+    "MultipleNegativesRanking: (anchor, positive[, negative]); other in-batch positives are negatives. "
+    "Binary data keeps its label-1 rows.",
+))
+register_loss(LossSpec(
+    "cached_mnrl",
+    lambda model, c: _st_losses().CachedMultipleNegativesRankingLoss(
+        model, scale=c.scale, mini_batch_size=c.mini_batch_size, show_progress_bar=False
+    ),
+    ("pairs", "triplets", "binary"), True,
+    "MNRL with GradCache: large batches in small memory, computed mini_batch_size texts at a time.",
+))
+register_loss(LossSpec(
+    "contrastive", lambda model, c: _st_losses().ContrastiveLoss(model, margin=c.margin), ("binary",), False,
+    "Contrastive with margin on 0/1 labelled pairs: pull positives together, push negatives beyond the margin.",
+))

@@ -1,0 +1,151 @@
+"""The training run, step by step: seed -> data -> model -> baseline eval -> train -> save -> final eval -> report.
+
+The CLI is a thin wrapper over :func:`run_training`; so are tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from embedtune.config import RunConfig, dump_config
+from embedtune.data.readers import load_pairs
+from embedtune.data.checks import warn_data_issues
+from embedtune.errors import ConfigError
+from embedtune.evaluation.report import html_report, markdown_report
+from embedtune.evaluation.suite import EvalSet, evaluate_all, load_eval_sets
+from embedtune.modeling.load import load_model, resolve_model_path
+from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
+from embedtune.objectives import build_loss, get_loss_spec, prepare_training_data
+from embedtune.rundir import prepare_run_dir, save_model_atomic, set_state, write_json_atomic, write_text_atomic
+from embedtune.training import HistoryCallback, training_arguments
+
+logger = logging.getLogger("embedtune")
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    metrics: dict
+    seconds: float
+
+
+def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
+    """Fine-tune as configured and write the run outputs (model/, config.yaml, history.jsonl, metrics.json, reports)."""
+    started = time.time()
+    train_data, eval_sets = _load_data(config)
+    prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
+    set_state(output_dir, "running")
+    write_text_atomic(output_dir / "config.yaml", dump_config(config))
+    try:
+        metrics = _train_and_evaluate(config, output_dir, train_data, eval_sets, resume)
+    except BaseException as error:
+        set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
+    seconds = time.time() - started
+    _write_reports(config, output_dir, metrics, seconds)
+    set_state(output_dir, "done", seconds=round(seconds, 1))
+    return RunResult(output_dir, metrics, seconds)
+
+
+def _load_data(config: RunConfig):
+    """Read and validate every file before anything is written, so bad input leaves nothing behind."""
+    train = prepare_training_data(load_pairs(config.data.train), config.loss)
+    eval_sets = load_eval_sets(config.data.eval, batch_size=config.eval_batch_size)
+    warn_data_issues(train, [eval_set.data for eval_set in eval_sets])
+    if config.training.metric_for_best_model and not eval_sets:
+        raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
+    return train, eval_sets
+
+
+def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_sets: list[EvalSet], resume: bool) -> dict:
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers import EarlyStoppingCallback, set_seed
+
+    set_seed(config.training.seed)
+    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
+    baseline = evaluate_all(eval_sets, model)
+    _log_metrics("baseline", baseline)
+    lr_mapping = apply_strategy(model, config.strategy, config.training.lr)
+    loss = build_loss(model, config.loss)
+    best_metric = _best_metric(config, eval_sets, baseline)
+    args = training_arguments(config.training, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
+    callbacks = [HistoryCallback(output_dir / "history.jsonl")]
+    if config.training.early_stopping_patience and best_metric:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
+    if not resume:
+        (output_dir / "history.jsonl").unlink(missing_ok=True)
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_data.to_dataset(),
+        loss=loss,
+        evaluator=[eval_set.evaluator for eval_set in eval_sets] or None,
+        callbacks=callbacks,
+    )
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    _save_model(config, model, output_dir)
+    final = evaluate_all(eval_sets, model)
+    _log_metrics("final", final)
+    metrics = {"baseline": baseline, "final": final}
+    write_json_atomic(output_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) -> str | None:
+    if not eval_sets:
+        return None
+    chosen = config.training.metric_for_best_model or eval_sets[0].evaluator.primary_metric
+    known = [metric for values in baseline.values() for metric in values]
+    if chosen not in known:
+        raise ConfigError(f"training.metric_for_best_model: '{chosen}' is not measured; choose one of {known}")
+    return chosen
+
+
+def _no_duplicates(config: RunConfig) -> bool:
+    if config.training.no_duplicates is not None:
+        return config.training.no_duplicates
+    return get_loss_spec(config.loss.name).in_batch_negatives
+
+
+def _save_model(config: RunConfig, model, output_dir: Path) -> None:
+    if config.strategy.name == "lora":
+        save_model_atomic(model, output_dir / "adapter")
+        if config.strategy.merge_lora:
+            merge_lora(model)
+    save_model_atomic(model, output_dir / "model")
+
+
+def _log_metrics(label: str, metrics: dict) -> None:
+    for name, values in metrics.items():
+        logger.info("%s %s: %s", label, name, ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+
+
+def _write_reports(config: RunConfig, output_dir: Path, metrics: dict, seconds: float) -> None:
+    import sentence_transformers
+
+    details = {
+        "model": resolve_model_path(config.model.name),
+        "strategy": config.strategy.name,
+        "loss": config.loss.name + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
+        "train data": str(config.data.train.path),
+        "seed": str(config.training.seed),
+        "wall time": f"{seconds / 60:.1f} min",
+        "versions": f"embedtune {_version()}, sentence-transformers {sentence_transformers.__version__}, "
+        f"python {platform.python_version()}",
+    }
+    title = f"embedtune run: {output_dir.name}"
+    write_text_atomic(output_dir / "report.md", markdown_report(metrics, title, details))
+    write_text_atomic(output_dir / "report.html", html_report(metrics, title, details))
+
+
+def _version() -> str:
+    from embedtune import __version__
+
+    return __version__
+
+
+__all__ = ["RunResult", "parameter_counts", "run_training"]

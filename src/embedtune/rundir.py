@@ -1,0 +1,69 @@
+"""The run directory: atomic writes and a state file so nobody mistakes a partial run for a finished one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from embedtune.errors import UserError
+
+STATE_FILE = "state.json"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it over, so readers never see half a file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload: object) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def save_model_atomic(model, target: Path) -> None:
+    """Save into ``<target>.partial`` and rename, replacing an older ``target`` only once the new one is complete."""
+    target = Path(target)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save(str(partial), safe_serialization=True)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(partial, target)
+
+
+def prepare_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
+    """Create the run dir; refuse to reuse a non-empty one unless the user said --overwrite or --resume."""
+    path = Path(path)
+    if path.exists() and any(path.iterdir()) and not resume:
+        if not overwrite:
+            raise UserError(f"{path}: output dir exists and is not empty; pass --overwrite to replace it or --resume")
+        shutil.rmtree(path)
+    if resume and not (path / "checkpoints").exists():
+        raise UserError(f"{path}: nothing to resume (no checkpoints/ folder)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"{path}: cannot write to the output dir ({error.strerror}); choose another with --output") from None
+
+
+def set_state(path: Path, state: str, **details: object) -> None:
+    """``running``, ``done`` or ``failed`` (with the reason)."""
+    write_json_atomic(Path(path) / STATE_FILE, {"state": state, **details})
+
+
+def read_state(path: Path) -> str | None:
+    file = Path(path) / STATE_FILE
+    return json.loads(file.read_text(encoding="utf-8"))["state"] if file.exists() else None

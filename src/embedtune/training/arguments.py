@@ -1,0 +1,57 @@
+"""Map embedtune's training config onto SentenceTransformerTrainingArguments (which does the actual work)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embedtune.config import TrainingConfig
+
+SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
+
+
+def training_arguments(
+    config: TrainingConfig,
+    checkpoint_dir: Path,
+    best_metric: str | None,
+    no_duplicates: bool,
+    lr_mapping: dict[str, float],
+):
+    """``best_metric`` is the evaluator key (e.g. ``stsb_spearman``); None means there is no evaluator."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    evaluating = best_metric is not None
+    strategy = ("steps" if config.eval_steps else "epoch") if evaluating else "no"
+    save_strategy = strategy if evaluating else ("steps" if config.eval_steps else "epoch")
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        learning_rate=config.lr,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        # transformers 5 has no warmup_ratio: a float below 1 in warmup_steps is read as a ratio.
+        warmup_steps=config.warmup_ratio if config.warmup_ratio is not None else (config.warmup_steps or 0),
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=SCHEDULERS[config.scheduler],
+        max_grad_norm=config.max_grad_norm,
+        eval_strategy=strategy,
+        eval_steps=config.eval_steps,
+        save_strategy=save_strategy,
+        save_steps=config.eval_steps or 500,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=evaluating and config.save_best_model,
+        metric_for_best_model=f"eval_{best_metric}" if evaluating else None,
+        greater_is_better=True,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        batch_sampler=BatchSamplers.NO_DUPLICATES if no_duplicates else BatchSamplers.BATCH_SAMPLER,
+        learning_rate_mapping=lr_mapping,
+        report_to="none",
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )

@@ -1,0 +1,43 @@
+"""A callback writing every log event to history.jsonl as it happens (so a crash keeps the history so far)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+RENAMED = {"learning_rate": "lr"}
+DROPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
+
+
+class HistoryCallback(TrainerCallback):
+    """One JSON object per logged step: ``{"kind": "train", "step", "epoch", "lr", "loss", <component>...}``.
+
+    Evaluations are logged as ``{"kind": "eval", "step", "epoch", <metric>...}``. Only the main process writes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        is_eval = any(key.startswith("eval_") for key in logs)
+        record = {"kind": "eval" if is_eval else "train", "step": state.global_step, "epoch": state.epoch}
+        for key, value in logs.items():
+            if key in DROPPED or key == "epoch" or not isinstance(value, (int, float)):
+                continue
+            name = key.removeprefix("eval_") if is_eval else RENAMED.get(key, key)
+            record[name] = float(value) if math.isfinite(value) else str(value)
+        if "train_loss" in record and "loss" not in record:
+            record["kind"] = "summary"
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def read_history(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
