@@ -31,6 +31,7 @@ class RunResult:
     output_dir: Path
     metrics: dict
     seconds: float
+    model: object = None  # the tuned model in memory (what model/ holds)
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
@@ -41,14 +42,14 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
     set_state(output_dir, "running")
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
     try:
-        metrics = _train_and_evaluate(config, output_dir, train_data, eval_sets, resume)
+        metrics, model = _train_and_evaluate(config, output_dir, train_data, eval_sets, resume)
     except BaseException as error:
         set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
         raise
     seconds = time.time() - started
     _write_reports(config, output_dir, metrics, seconds)
     set_state(output_dir, "done", seconds=round(seconds, 1))
-    return RunResult(output_dir, metrics, seconds)
+    return RunResult(output_dir, metrics, seconds, model)
 
 
 def _load_data(config: RunConfig):
@@ -61,7 +62,7 @@ def _load_data(config: RunConfig):
     return train, eval_sets
 
 
-def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_sets: list[EvalSet], resume: bool) -> dict:
+def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_sets: list[EvalSet], resume: bool):
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback, set_seed
 
@@ -92,7 +93,7 @@ def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_se
     _log_metrics("final", final)
     metrics = {"baseline": baseline, "final": final}
     write_json_atomic(output_dir / "metrics.json", metrics)
-    return metrics
+    return metrics, model
 
 
 def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) -> str | None:

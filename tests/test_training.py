@@ -1,0 +1,91 @@
+"""Each strategy and each loss trains the tiny model; the saved model reloads with plain sentence-transformers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import run_config
+
+from embedtune.config import parse_config
+from embedtune.pipeline import run_training
+
+TEST_CASES = [
+    ("full", {"name": "full"}, {"name": "cosent"}, True),
+    ("full-cosine", {"name": "full"}, {"name": "cosine"}, True),
+    ("full-mnrl", {"name": "full"}, {"name": "mnrl"}, False),
+    ("full-cached-mnrl", {"name": "full"}, {"name": "cached_mnrl", "mini_batch_size": 4}, False),
+    ("full-contrastive", {"name": "full"}, {"name": "contrastive", "margin": 0.3}, False),
+    ("full-matryoshka", {"name": "full"}, {"name": "mnrl", "matryoshka_dims": [64, 32, 16]}, False),
+    ("lora", {"name": "lora", "lora_r": 4, "lora_alpha": 8}, {"name": "mnrl"}, False),
+    ("frozen-linear", {"name": "frozen", "projection_learning_rate": 5e-3}, {"name": "cosent"}, True),
+    ("frozen-mlp", {"freeze_base": True, "projection": "mlp", "projection_dim": 16}, {"name": "contrastive"}, False),
+]
+SENTENCES = ["the sun is warm today", "a man plays football", "she plays the piano", "he cooks rice for dinner"]
+
+
+@pytest.mark.parametrize("case", TEST_CASES, ids=[case[0] for case in TEST_CASES])
+def test_strategy_and_loss_train_and_reload(case, tmp_path, tiny_model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    _, strategy, loss, scored = case
+    config = parse_config(run_config(tmp_path, tiny_model_dir, strategy, loss, scored))
+    result = run_training(config, tmp_path / "run")
+
+    run = tmp_path / "run"
+    for name in ("model", "config.yaml", "history.jsonl", "metrics.json", "report.md", "report.html"):
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"baseline", "final"}
+    assert set(metrics["final"]["toy"]) >= {"toy_roc_auc", "toy_f1"}
+
+    reloaded = SentenceTransformer(str(run / "model"), device="cpu")
+    in_memory = result.model.encode(SENTENCES, convert_to_numpy=True)
+    np.testing.assert_allclose(reloaded.encode(SENTENCES, convert_to_numpy=True), in_memory, atol=1e-5)
+    untuned = SentenceTransformer(str(tiny_model_dir), device="cpu").encode(SENTENCES, convert_to_numpy=True)
+    if untuned.shape == in_memory.shape:
+        assert not np.allclose(untuned, in_memory, atol=1e-4), "training changed nothing"
+
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    train_rows = [row for row in history if row["kind"] == "train"]
+    assert train_rows and all({"step", "epoch", "lr", "loss"} <= set(row) for row in train_rows)
+    assert any(row["kind"] == "eval" and "toy_roc_auc" in row for row in history)
+
+
+def test_lora_saves_adapter_and_merged_model(tmp_path, tiny_model_dir):
+    config = parse_config(run_config(tmp_path, tiny_model_dir, {"name": "lora", "lora_r": 4}, {"name": "mnrl"}, False))
+    run_training(config, tmp_path / "run")
+    adapter_files = {p.name for p in (tmp_path / "run" / "adapter").rglob("*")}
+    model_files = {p.name for p in (tmp_path / "run" / "model").rglob("*")}
+    assert "adapter_config.json" in adapter_files
+    assert "adapter_config.json" not in model_files
+
+
+def test_frozen_strategy_keeps_encoder_weights(tmp_path, tiny_model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    config = parse_config(run_config(tmp_path, tiny_model_dir, {"name": "frozen"}, {"name": "cosent"}))
+    result = run_training(config, tmp_path / "run")
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    tuned_encoder = result.model[0].auto_model.state_dict()
+    for name, tensor in base[0].auto_model.state_dict().items():
+        assert np.array_equal(tensor.numpy(), tuned_encoder[name].numpy()), name
+
+
+def test_seeded_run_repeats_exactly(tmp_path, tiny_model_dir):
+    raw = run_config(tmp_path, tiny_model_dir, {"name": "full"}, {"name": "mnrl"}, False)
+    first = run_training(parse_config(raw), tmp_path / "a")
+    second = run_training(parse_config(raw), tmp_path / "b")
+    assert (tmp_path / "a" / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
+    assert first.metrics["final"] != first.metrics["baseline"]
+    assert second.metrics == first.metrics
+
+
+def test_loss_that_does_not_fit_the_data_is_rejected_before_writing(tmp_path, tiny_model_dir):
+    from embedtune.errors import ConfigError
+
+    config = parse_config(run_config(tmp_path, tiny_model_dir, None, {"name": "contrastive"}, scored=True))
+    with pytest.raises(ConfigError, match="contrastive.*binary"):
+        run_training(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
