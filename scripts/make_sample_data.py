@@ -44,12 +44,32 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "embedtune" / "resou
 
 SLOTS: dict[str, list[str]] = {
     "app": ["Excel", "Teams", "Zoom", "Adobe Acrobat", "Tableau", "AutoCAD", "SAP", "Visio", "Power BI", "Slack"],
-    "office": ["the Leeds office", "Building B", "the Rotterdam site", "head office", "the Lyon branch", "the warehouse office"],
+    "office": [
+        "the Leeds office",
+        "Building B",
+        "the Rotterdam site",
+        "head office",
+        "the Lyon branch",
+        "the warehouse office",
+    ],
     "floor": ["2nd floor", "3rd floor", "4th floor", "ground floor", "5th floor"],
     "room": ["meeting room 4B", "the Oak room", "room 2.14", "the boardroom", "the training room"],
-    "time": ["since this morning", "since Monday", "since yesterday", "for two days", "since the weekend", "after lunch today"],
+    "time": [
+        "since this morning",
+        "since Monday",
+        "since yesterday",
+        "for two days",
+        "since the weekend",
+        "after lunch today",
+    ],
     "device": ["laptop", "ThinkPad", "Dell laptop", "MacBook", "work laptop"],
-    "printer": ["the printer by reception", "printer PRN-3F-02", "the big Canon on our floor", "the HP near the kitchen", "the copier in the post room"],
+    "printer": [
+        "the printer by reception",
+        "printer PRN-3F-02",
+        "the big Canon on our floor",
+        "the HP near the kitchen",
+        "the copier in the post room",
+    ],
     "folder": ["Finance", "Marketing", "Projects", "HR Policies", "Sales Q3"],
     "month": ["March", "June", "September", "last month", "November"],
     "system": ["the CRM", "Workday", "the intranet", "Jira", "the expenses portal", "SharePoint"],
@@ -466,11 +486,12 @@ CATEGORIES: dict[str, dict[str, list[str]]] = {
 }
 
 STOPWORDS = set(
-    """a an the and or but if to of in on at by for from with without into onto over under up down is are was were be been
-    being it its it's this that these those my mine me i i'm im our we us you your he she they them their can cant cannot
-    not no do does did done doing have has had having will would should could just so as all any some still even then than
-    now again keeps keep says say said get got getting need needs please how what where who why when which there here only
-    very really too also after before since every one two three about out off new old latest last this""".split()
+    """a an the and or but if to of in on at by for from with without into onto over under up down is are was were
+    be been being it its it's this that these those my mine me i i'm im our we us you your he she they them their can
+    cant cannot not no do does did done doing have has had having will would should could just so as all any some still
+    even then than now again keeps keep says say said get got getting need needs please how what where who why when
+    which there here only very really too also after before since every one two three about out off new old latest
+    last""".split()
 )
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -493,7 +514,8 @@ def add_typo(text: str, rng: random.Random) -> str:
         words[i] = w[:j] + w[j + 1 :] if kind == "drop" else w[:j] + w[j + 1] + w[j] + w[j + 2 :]
         return " ".join(words)
     if kind == "abbrev":
-        swaps = [(" please ", " pls "), (" you ", " u "), ("please ", "pls "), (" because ", " cos "), (" cannot ", " cant ")]
+        swaps = [(" please ", " pls "), (" you ", " u "), ("please ", "pls "), (" because ", " cos ")]
+        swaps.append((" cannot ", " cant "))
         for old, new in swaps:
             if old in f" {text} ":
                 return f" {text} ".replace(old, new, 1).strip()
@@ -631,7 +653,11 @@ def main(argv: list[str] | None = None) -> int:
 
     files = build()
     if args.check:
-        stale = [name for name, rows in files.items() if not (args.out / name).is_file() or (args.out / name).read_text(encoding="utf-8") != render(rows)]
+        stale = [
+            name
+            for name, rows in files.items()
+            if not (args.out / name).is_file() or (args.out / name).read_text(encoding="utf-8") != render(rows)
+        ]
         if stale:
             print(f"out of date: {', '.join(stale)} (run scripts/make_sample_data.py)", file=sys.stderr)
             return 1

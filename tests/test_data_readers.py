@@ -114,7 +114,7 @@ def test_bom_is_stripped_for_json(tmp_path, fmt):
     assert load(path).texts2 == ["y"]
 
 
-def test_tsv_keeps_stsb_style_bare_quotes(tmp_path):
+def test_tsv_with_quoting_none_keeps_bare_quotes(tmp_path):
     lines = [
         "sentence1\tsentence2\tscore",
         'He said "hi.\tShe said "bye".\t3.0',
@@ -122,7 +122,9 @@ def test_tsv_keeps_stsb_style_bare_quotes(tmp_path):
         "next\trow\t0",
     ]
     content = "\n".join(lines) + "\n"
-    data = load(write(tmp_path, "sts.tsv", content), columns=Columns(label="score"), score_range=(0, 5))
+    data = load(
+        write(tmp_path, "sts.tsv", content), columns=Columns(label="score"), score_range=(0, 5), quoting="none"
+    )
     assert data.texts1 == ['He said "hi.', '"Quoted" start', "next"]
     assert data.texts2 == ['She said "bye".', 'end "', "row"]
     assert data.lines == [2, 3, 4]
@@ -455,3 +457,15 @@ def test_stsb_dev_loads_completely():
     assert min(data.labels) == 0.0 and max(data.labels) == 1.0
     assert all(data.texts1) and all(data.texts2)
     assert data.lines[0] == 2 and data.lines[-1] == 1501
+
+
+def test_tsv_reads_csv_style_quoted_fields_like_the_shared_stsb_files(tmp_path):
+    lines = [
+        "sentence1\tsentence2\tscore",
+        '"A dog in a ""superman"" shirt."\tA dog in a Superman shirt.\t4.00',
+        'He said "hi" twice\t"tab\tinside"\t1.0',
+    ]
+    data = load(write(tmp_path, "q.tsv", "\n".join(lines) + "\n"), columns=Columns(label="score"), score_range=(0, 5))
+    assert data.texts1 == ['A dog in a "superman" shirt.', 'He said "hi" twice']
+    assert data.texts2 == ["A dog in a Superman shirt.", "tab\tinside"]
+    assert data.lines == [2, 3]

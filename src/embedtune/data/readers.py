@@ -19,12 +19,17 @@ from embedtune.errors import DataError
 
 Row = tuple[int, dict[str, object]]
 
-_DELIMITED_DIALECTS: dict[str, dict] = {
-    # STS-B and many exported TSVs contain bare quotes inside texts; quote processing would merge rows.
-    "tsv": {"delimiter": "\t", "quoting": csv.QUOTE_NONE},
-    # strict: an unclosed quote would otherwise swallow the rest of the file into one text without complaint.
-    "csv": {"strict": True},
-}
+_DELIMITERS = {"tsv": "\t", "csv": ","}
+
+
+def _dialect(fmt: str, quoting: str) -> dict:
+    """csv quoting by default (what Python's csv and pandas write, TSV included); ``none`` for raw exports.
+
+    strict: an unclosed quote would otherwise swallow the rest of the file into one text without complaint.
+    """
+    if quoting == "none":
+        return {"delimiter": _DELIMITERS[fmt], "quoting": csv.QUOTE_NONE}
+    return {"delimiter": _DELIMITERS[fmt], "strict": True}
 
 
 def load_pairs(spec: DataSpec) -> PairData:
@@ -38,7 +43,7 @@ def load_pairs(spec: DataSpec) -> PairData:
         keys = _flat_keys(spec)
         return _build(spec, keys, _jsonl_rows(spec.path, text, keys), item=False)
     keys = _flat_keys(spec)
-    return _build(spec, keys, _delimited_rows(spec.path, text, fmt, keys), item=False)
+    return _build(spec, keys, _delimited_rows(spec.path, text, fmt, keys, spec.quoting), item=False)
 
 
 # --- reading the raw text -------------------------------------------------------------------------------------
@@ -83,9 +88,9 @@ def _flat_keys(spec: DataSpec) -> dict[str, str | None]:
 # --- TSV / CSV --------------------------------------------------------------------------------------------------
 
 
-def _delimited_rows(path: Path, text: str, fmt: str, keys: dict[str, str | None]) -> Iterator[Row]:
+def _delimited_rows(path: Path, text: str, fmt: str, keys: dict[str, str | None], quoting: str) -> Iterator[Row]:
     """Yield rows keyed by header name with the physical line each row starts on (quoted CSV may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), **_DELIMITED_DIALECTS[fmt])
+    reader = csv.reader(io.StringIO(text, newline=""), **_dialect(fmt, quoting))
     header = [name.strip() for name in _next_row(path, reader, 1) or []]
     if not any(header):
         raise DataError(path, "no header row (the first line is blank); expected column names", line=1)

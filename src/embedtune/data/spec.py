@@ -41,6 +41,10 @@ class DataSpec(StrictModel):
         (0.0, 1.0), description="[low, high] of the label column; labels are mapped to [0, 1], outside is an error"
     )
     name: str | None = Field(None, description="short name used as metric prefix; default: the file stem")
+    quoting: Literal["csv", "none"] = Field(
+        "csv", description="TSV/CSV quoting: csv (a field may be wrapped in \"...\" with \"\" inside, as written by "
+        "Python's csv and pandas); none (quotes are plain characters)"
+    )
 
     @model_validator(mode="after")
     def _check_range(self) -> DataSpec:
