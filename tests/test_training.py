@@ -89,3 +89,46 @@ def test_loss_that_does_not_fit_the_data_is_rejected_before_writing(tmp_path, ti
     with pytest.raises(ConfigError, match="contrastive.*binary"):
         run_training(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
+    import shutil
+
+    raw = run_config(tmp_path, tiny_model_dir, {"name": "full"}, {"name": "cosent"}, True)
+    raw["training"].update(save_best_model=False, save_total_limit=3)
+    straight = run_training(parse_config(raw), tmp_path / "straight")
+
+    run = tmp_path / "crashed"
+    run_training(parse_config(raw), run)
+    # What a crash after step 3 leaves behind: the step-3 checkpoint, no final outputs.
+    shutil.rmtree(run / "checkpoints" / "checkpoint-6")
+    for name in ("model", "metrics.json", "report.md", "report.html"):
+        path = run / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    resumed = run_training(parse_config(raw), run, resume=True)
+
+    for name, values in straight.metrics["final"].items():
+        for key, value in values.items():
+            assert resumed.metrics["final"][name][key] == pytest.approx(value, abs=1e-6), key
+    steps = [row["step"] for row in map(json.loads, (run / "history.jsonl").read_text().splitlines())
+             if row["kind"] == "train"]
+    assert steps == sorted(set(steps)) and steps[-1] == 6
+
+
+def test_resume_without_checkpoints_is_a_user_error(tmp_path, tiny_model_dir):
+    from embedtune.errors import UserError
+
+    config = parse_config(run_config(tmp_path, tiny_model_dir))
+    with pytest.raises(UserError, match="nothing to resume"):
+        run_training(config, tmp_path / "empty", resume=True)
+
+
+def test_existing_run_dir_is_not_overwritten_without_permission(tmp_path, tiny_model_dir):
+    from embedtune.errors import UserError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "precious.txt").write_text("keep me")
+    config = parse_config(run_config(tmp_path, tiny_model_dir))
+    with pytest.raises(UserError, match="--overwrite"):
+        run_training(config, tmp_path / "run")
+    assert (tmp_path / "run" / "precious.txt").read_text() == "keep me"

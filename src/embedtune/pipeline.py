@@ -5,6 +5,7 @@ The CLI is a thin wrapper over :func:`run_training`; so are tests and benchmarks
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import time
@@ -21,7 +22,7 @@ from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
 from embedtune.objectives import build_loss, get_loss_spec, prepare_training_data
 from embedtune.rundir import prepare_run_dir, save_model_atomic, set_state, write_json_atomic, write_text_atomic
-from embedtune.training import HistoryCallback, training_arguments
+from embedtune.training import HistoryCallback, read_history, training_arguments
 
 logger = logging.getLogger("embedtune")
 
@@ -77,8 +78,7 @@ def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_se
     callbacks = [HistoryCallback(output_dir / "history.jsonl")]
     if config.training.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
-    if not resume:
-        (output_dir / "history.jsonl").unlink(missing_ok=True)
+    _reset_history(output_dir / "history.jsonl", resume)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
@@ -94,6 +94,19 @@ def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_se
     metrics = {"baseline": baseline, "final": final}
     write_json_atomic(output_dir / "metrics.json", metrics)
     return metrics, model
+
+
+def _reset_history(path: Path, resume: bool) -> None:
+    """A resumed run replays the steps after its last checkpoint: drop their records so no step appears twice."""
+    if not resume:
+        path.unlink(missing_ok=True)
+        return
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(path.parent / "checkpoints"))
+    kept_until = int(last.rsplit("-", 1)[-1]) if last else 0
+    kept = [record for record in read_history(path) if record["step"] <= kept_until and record["kind"] != "summary"]
+    write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in kept))
 
 
 def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) -> str | None:
