@@ -58,8 +58,11 @@ def run_plain(steps: int | None, out: Path) -> dict:
     def read(name: str) -> dict:
         with open(DATA / name, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
-        return {"s1": [r["sentence1"] for r in rows], "s2": [r["sentence2"] for r in rows],
-                "label": [float(r["score"]) / 5 for r in rows]}
+        return {
+            "s1": [r["sentence1"] for r in rows],
+            "s2": [r["sentence2"] for r in rows],
+            "label": [float(r["score"]) / 5 for r in rows],
+        }
 
     train, dev = read("train.tsv"), read("dev.tsv")
     model = SentenceTransformer(str(default_model_path()), device="cpu")
@@ -67,17 +70,35 @@ def run_plain(steps: int | None, out: Path) -> dict:
     evaluator = EmbeddingSimilarityEvaluator(dev["s1"], dev["s2"], dev["label"], name="stsb_dev")
     baseline = evaluator(model)["stsb_dev_spearman_cosine"]
     args = Args(
-        output_dir=str(out / "plain"), learning_rate=config.lr, num_train_epochs=config.epochs,
-        max_steps=steps or -1, per_device_train_batch_size=config.batch_size, warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay, lr_scheduler_type=config.scheduler, seed=config.seed,
-        eval_strategy="steps", eval_steps=config.eval_steps, save_strategy="no", report_to="none", use_cpu=True,
+        output_dir=str(out / "plain"),
+        learning_rate=config.lr,
+        num_train_epochs=config.epochs,
+        max_steps=steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.scheduler,
+        seed=config.seed,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
         logging_steps=config.logging_steps,
     )
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(train),
-                                         loss=CosineSimilarityLoss(model), evaluator=evaluator)
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict(train),
+        loss=CosineSimilarityLoss(model),
+        evaluator=evaluator,
+    )
     trainer.train()
-    return {"dev_spearman_baseline": baseline, "dev_spearman": evaluator(model)["stsb_dev_spearman_cosine"],
-            "steps": trainer.state.global_step}
+    return {
+        "dev_spearman_baseline": baseline,
+        "dev_spearman": evaluator(model)["stsb_dev_spearman_cosine"],
+        "steps": trainer.state.global_step,
+    }
 
 
 def child(which: str, steps: int | None, out: Path, result_file: Path) -> None:
@@ -104,7 +125,16 @@ def main() -> None:
     results = {}
     for which in ("plain", "embedtune"):
         result_file = args.out / f"{which}.json"
-        command = [sys.executable, __file__, "--child", which, "--out", str(args.out), "--result-file", str(result_file)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            which,
+            "--out",
+            str(args.out),
+            "--result-file",
+            str(result_file),
+        ]
         command += ["--steps", str(args.steps)] if args.steps else []
         subprocess.run(command, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         results[which] = json.loads(result_file.read_text())

@@ -6,14 +6,38 @@ import random
 from pathlib import Path
 
 TOPICS = {
-    "weather": ["the sun is warm today", "it is raining in the city", "a cold wind blows", "snow falls at night",
-                "the sky is blue and clear", "rain and wind in the morning"],
-    "food": ["she eats bread and cheese", "he cooks rice for dinner", "the soup is hot", "we like apple pie",
-             "a man is eating pasta", "the cake is sweet"],
-    "sport": ["the team won the game", "a man plays football", "she runs every morning", "they play tennis",
-              "the player kicks the ball", "a woman is swimming"],
-    "music": ["he plays the guitar", "a girl sings a song", "the band plays loud music", "she plays the piano",
-              "a man is playing a flute", "they dance to the music"],
+    "weather": [
+        "the sun is warm today",
+        "it is raining in the city",
+        "a cold wind blows",
+        "snow falls at night",
+        "the sky is blue and clear",
+        "rain and wind in the morning",
+    ],
+    "food": [
+        "she eats bread and cheese",
+        "he cooks rice for dinner",
+        "the soup is hot",
+        "we like apple pie",
+        "a man is eating pasta",
+        "the cake is sweet",
+    ],
+    "sport": [
+        "the team won the game",
+        "a man plays football",
+        "she runs every morning",
+        "they play tennis",
+        "the player kicks the ball",
+        "a woman is swimming",
+    ],
+    "music": [
+        "he plays the guitar",
+        "a girl sings a song",
+        "the band plays loud music",
+        "she plays the piano",
+        "a man is playing a flute",
+        "they dance to the music",
+    ],
 }
 
 
@@ -33,8 +57,14 @@ def write_pairs(path: Path, n: int = 48, seed: int = 0, scored: bool = True) -> 
     return path
 
 
-def run_config(tmp_path: Path, model_dir: Path, strategy: dict | None = None, loss: dict | None = None,
-               scored: bool = True, training: dict | None = None) -> dict:
+def run_config(
+    tmp_path: Path,
+    model_dir: Path,
+    strategy: dict | None = None,
+    loss: dict | None = None,
+    scored: bool = True,
+    training: dict | None = None,
+) -> dict:
     train = write_pairs(tmp_path / "train.tsv", n=48, seed=1, scored=scored)
     evaluation = write_pairs(tmp_path / "eval.tsv", n=24, seed=2, scored=False)
     score_range = [0, 5] if scored else [0, 1]
@@ -44,9 +74,17 @@ def run_config(tmp_path: Path, model_dir: Path, strategy: dict | None = None, lo
         "loss": loss or {"name": "cosent"},
         "data": {
             "train": {"path": str(train), "columns": {"label": "label"}, "score_range": score_range},
-            "eval": [{"name": "toy", "path": str(evaluation), "task": "pairs", "columns": {"label": "label"},
-                      "folds": 3}],
+            "eval": [
+                {"name": "toy", "path": str(evaluation), "task": "pairs", "columns": {"label": "label"}, "folds": 3}
+            ],
         },
-        "training": {"lr": 1e-3, "max_steps": 6, "batch_size": 8, "logging_steps": 2, "eval_steps": 3,
-                     "seed": 7, **(training or {})},
+        "training": {
+            "lr": 1e-3,
+            "max_steps": 6,
+            "batch_size": 8,
+            "logging_steps": 2,
+            "eval_steps": 3,
+            "seed": 7,
+            **(training or {}),
+        },
     }

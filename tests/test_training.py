@@ -110,8 +110,11 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
     for name, values in straight.metrics["final"].items():
         for key, value in values.items():
             assert resumed.metrics["final"][name][key] == pytest.approx(value, abs=1e-6), key
-    steps = [row["step"] for row in map(json.loads, (run / "history.jsonl").read_text().splitlines())
-             if row["kind"] == "train"]
+    steps = [
+        row["step"]
+        for row in map(json.loads, (run / "history.jsonl").read_text().splitlines())
+        if row["kind"] == "train"
+    ]
     assert steps == sorted(set(steps)) and steps[-1] == 6
 
 
@@ -132,3 +135,35 @@ def test_existing_run_dir_is_not_overwritten_without_permission(tmp_path, tiny_m
     with pytest.raises(UserError, match="--overwrite"):
         run_training(config, tmp_path / "run")
     assert (tmp_path / "run" / "precious.txt").read_text() == "keep me"
+
+
+def test_early_stopping_ends_the_run_when_the_metric_stalls(tmp_path, tiny_model_dir):
+    raw = run_config(
+        tmp_path,
+        tiny_model_dir,
+        training={"lr": 1e-12, "max_steps": 30, "eval_steps": 3, "early_stopping_patience": 1},
+    )
+    run_training(parse_config(raw), tmp_path / "run")
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert max(row["step"] for row in history) == 6
+
+
+def test_unknown_metric_for_best_model_lists_the_measured_ones(tmp_path, tiny_model_dir):
+    from embedtune.errors import ConfigError
+
+    raw = run_config(tmp_path, tiny_model_dir, training={"metric_for_best_model": "toy_spearman"})
+    with pytest.raises(ConfigError, match="toy_roc_auc"):
+        run_training(parse_config(raw), tmp_path / "run")
+
+
+def test_gradient_accumulation_with_in_batch_negatives_warns(tmp_path, tiny_model_dir, caplog):
+    raw = run_config(
+        tmp_path,
+        tiny_model_dir,
+        loss={"name": "mnrl"},
+        scored=False,
+        training={"gradient_accumulation_steps": 2, "max_steps": 1},
+    )
+    with caplog.at_level("WARNING", logger="embedtune"):
+        run_training(parse_config(raw), tmp_path / "run")
+    assert "cached_mnrl" in caplog.text

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -41,8 +41,10 @@ def _main(
 @app.command()
 def train(
     config: Annotated[Path, typer.Argument(help="run config YAML (see recipes/)")],
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a key: --set training.lr=3e-5")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="run dir (default: config's output_dir)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a key: --set training.lr=3e-5")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="run dir (default: config's output_dir)")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing run dir")] = False,
     resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in the run dir")] = False,
 ) -> None:
@@ -61,13 +63,15 @@ def train(
 def eval_(
     data: Annotated[Path, typer.Option("--data", help="pairs file (TSV/CSV/JSONL/JSON)")],
     task: Annotated[str, typer.Option(help="sts (Spearman/Pearson) or pairs (ROC-AUC, F1; 0/1 labels)")] = "sts",
-    model: Annotated[str, typer.Option(help="model folder, cached hub id, or 'default' (all-MiniLM-L6-v2)")] = "default",
-    text1: Annotated[Optional[str], typer.Option(help="first text column (default sentence1)")] = None,
-    text2: Annotated[Optional[str], typer.Option(help="second text column (default sentence2)")] = None,
-    label: Annotated[Optional[str], typer.Option(help="label column (default: score for sts, label for pairs)")] = None,
+    model: Annotated[
+        str, typer.Option(help="model folder, cached hub id, or 'default' (all-MiniLM-L6-v2)")
+    ] = "default",
+    text1: Annotated[str | None, typer.Option(help="first text column (default sentence1)")] = None,
+    text2: Annotated[str | None, typer.Option(help="second text column (default sentence2)")] = None,
+    label: Annotated[str | None, typer.Option(help="label column (default: score for sts, label for pairs)")] = None,
     score_range: Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")] = "0,1",
     folds: Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")] = 5,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics to this JSON file")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
 ) -> None:
     """Evaluate one model on one data file."""
     from embedtune.evaluation.suite import evaluate_all
@@ -87,11 +91,11 @@ def eval_(
 def compare(
     a: Annotated[str, typer.Argument(help="run dir or model")],
     b: Annotated[str, typer.Argument(help="run dir or model")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="evaluate both on this file (needed for models)")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="evaluate both on this file (needed for models)")] = None,
     task: Annotated[str, typer.Option(help="sts or pairs, with --data")] = "sts",
-    text1: Annotated[Optional[str], typer.Option(help="first text column")] = None,
-    text2: Annotated[Optional[str], typer.Option(help="second text column")] = None,
-    label: Annotated[Optional[str], typer.Option(help="label column")] = None,
+    text1: Annotated[str | None, typer.Option(help="first text column")] = None,
+    text2: Annotated[str | None, typer.Option(help="second text column")] = None,
+    label: Annotated[str | None, typer.Option(help="label column")] = None,
     score_range: Annotated[str, typer.Option(help="low,high of the labels")] = "0,1",
 ) -> None:
     """Compare two run dirs (their final metrics on shared eval sets) or two models on the same --data."""
@@ -121,9 +125,9 @@ def losses() -> None:
 
 def _eval_set_from_options(data, task, text1, text2, label, score_range, folds):
     from embedtune.config import EvalSetConfig
+    from embedtune.data.readers import load_pairs
     from embedtune.data.spec import Columns
     from embedtune.evaluation.suite import EvalSet, build_evaluator, metric_prefix
-    from embedtune.data.readers import load_pairs
 
     if task not in ("sts", "pairs"):
         raise UserError(f"--task: expected sts or pairs, got '{task}'")
@@ -171,6 +175,7 @@ def main() -> None:
             raise
         typer.echo(f"error: {error}", err=True)
         sys.exit(USER_ERROR_EXIT)
+
 
 if __name__ == "__main__":
     main()

@@ -20,19 +20,25 @@ DEFAULT_MODEL = "default"
 
 
 class ModelConfig(StrictModel):
-    name: str = Field(DEFAULT_MODEL, description="'default' (bundled all-MiniLM-L6-v2), a local folder, or a cached hub id")
-    max_seq_length: int | None = Field(None, ge=8, description="truncate inputs to this many tokens; None keeps the model's")
+    name: str = Field(
+        DEFAULT_MODEL, description="'default' (bundled all-MiniLM-L6-v2), a local folder, or a cached hub id"
+    )
+    max_seq_length: int | None = Field(
+        None, ge=8, description="truncate inputs to this many tokens; None keeps the model's"
+    )
     trust_remote_code: bool = Field(False, description="allow custom model code from the model folder")
 
 
 class StrategyConfig(StrictModel):
     """Which weights train: ``full`` (all), ``lora`` (peft adapters), ``frozen`` (encoder frozen + projection head)."""
 
-    name: Literal["full", "lora", "frozen"] = "full"
+    name: Literal["full", "lora", "frozen"] = Field(
+        "full", description="full: all weights; lora: peft adapters; frozen: encoder frozen + projection head"
+    )
     freeze_base: bool = Field(False, description="same as name: frozen")
-    lora_r: int = Field(8, ge=1)
-    lora_alpha: int = Field(16, ge=1)
-    lora_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    lora_r: int = Field(8, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(16, ge=1, description="LoRA scaling numerator (scale = alpha / r)")
+    lora_dropout: float = Field(0.1, ge=0.0, lt=1.0, description="dropout on the LoRA branch")
     lora_target_modules: list[str] = Field(["query", "key", "value"], description="module names that get adapters")
     merge_lora: bool = Field(True, description="save model/ with adapters merged (plain model); adapter/ is kept too")
     projection: Literal["linear", "mlp"] = Field("linear", description="head on the frozen encoder")
@@ -51,12 +57,16 @@ class StrategyConfig(StrictModel):
 class LossConfig(StrictModel):
     """The training objective; see ``embedtune losses`` for the data each one needs."""
 
-    name: Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"] = "mnrl"
+    name: Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"] = Field(
+        "mnrl", description="see `embedtune losses` for the data each needs"
+    )
     scale: float = Field(20.0, gt=0, description="similarity scale of mnrl / cached_mnrl / cosent")
     margin: float = Field(0.5, ge=0, description="negative-pair margin of the contrastive loss")
     mini_batch_size: int = Field(32, ge=1, description="cached_mnrl: texts per forward pass (memory, not results)")
-    matryoshka_dims: list[int] | None = Field(None, description="train at these truncated sizes too, e.g. [384, 256, 128, 64]")
-    matryoshka_weights: list[float] | None = None
+    matryoshka_dims: list[int] | None = Field(
+        None, description="train at these truncated sizes too, e.g. [384, 256, 128, 64]"
+    )
+    matryoshka_weights: list[float] | None = Field(None, description="weight of each matryoshka dim (default 1 each)")
 
     @model_validator(mode="after")
     def _check_matryoshka(self) -> LossConfig:
@@ -77,28 +87,30 @@ class EvalSetConfig(DataSpec):
 
 
 class DataConfig(StrictModel):
-    train: DataSpec
+    train: DataSpec = Field(description="the training pairs")
     eval: list[EvalSetConfig] = Field(default_factory=list, description="evaluated before and after training")
 
 
 class TrainingConfig(StrictModel):
-    lr: float = Field(2e-5, gt=0)
-    epochs: float = Field(1.0, gt=0)
+    lr: float = Field(2e-5, gt=0, description="peak learning rate (AdamW)")
+    epochs: float = Field(1.0, gt=0, description="passes over the training data")
     max_steps: int | None = Field(None, ge=1, description="overrides epochs")
-    batch_size: int = Field(16, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    warmup_steps: int | None = Field(None, ge=0)
-    warmup_ratio: float | None = Field(None, ge=0, lt=1)
-    weight_decay: float = Field(0.01, ge=0)
-    scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    max_grad_norm: float = Field(1.0, gt=0)
+    batch_size: int = Field(16, ge=1, description="pairs per step (also the in-batch negatives of mnrl)")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="does not add in-batch negatives; see cached_mnrl")
+    warmup_steps: int | None = Field(None, ge=0, description="linear warmup, in steps")
+    warmup_ratio: float | None = Field(None, ge=0, lt=1, description="linear warmup, as a share of all steps")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay (not on biases and LayerNorm)")
+    scheduler: Literal["linear", "cosine", "constant"] = Field(
+        "linear", description="learning-rate decay after warmup"
+    )
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping")
     eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (else once per epoch)")
     save_best_model: bool = Field(True, description="keep the checkpoint with the best metric_for_best_model")
     metric_for_best_model: str | None = Field(None, description="default: primary metric of the first eval set")
     early_stopping_patience: int | None = Field(None, ge=1, description="evaluations without improvement")
-    save_total_limit: int = Field(2, ge=1)
-    logging_steps: int = Field(10, ge=1)
-    seed: int = 42
+    save_total_limit: int = Field(2, ge=1, description="checkpoints kept in <run>/checkpoints (plus the best)")
+    logging_steps: int = Field(10, ge=1, description="history.jsonl gets a record every N steps")
+    seed: int = Field(42, description="seeds weights init, data order and dropout: same seed, same metrics")
     no_duplicates: bool | None = Field(None, description="no repeated text in a batch; default on for in-batch losses")
 
     @model_validator(mode="after")
@@ -109,13 +121,15 @@ class TrainingConfig(StrictModel):
 
 
 class RunConfig(StrictModel):
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
-    loss: LossConfig = Field(default_factory=LossConfig)
-    data: DataConfig
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig, description="which model to start from")
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig, description="which weights train")
+    loss: LossConfig = Field(default_factory=LossConfig, description="the training objective")
+    data: DataConfig = Field(description="training and evaluation files")
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="optimisation and evaluation schedule"
+    )
     output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
-    eval_batch_size: int = Field(64, ge=1)
+    eval_batch_size: int = Field(64, ge=1, description="texts per encode call when evaluating")
 
 
 def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:

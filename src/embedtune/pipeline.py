@@ -12,16 +12,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from transformers import set_seed
+
 from embedtune.config import RunConfig, dump_config
-from embedtune.data.readers import load_pairs
 from embedtune.data.checks import warn_data_issues
+from embedtune.data.readers import load_pairs
 from embedtune.errors import ConfigError
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.suite import EvalSet, evaluate_all, load_eval_sets
 from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
 from embedtune.objectives import build_loss, get_loss_spec, prepare_training_data
-from embedtune.rundir import prepare_run_dir, save_model_atomic, set_state, write_json_atomic, write_text_atomic
+from embedtune.rundir import (
+    check_run_dir,
+    prepare_run_dir,
+    save_model_atomic,
+    set_state,
+    write_json_atomic,
+    write_text_atomic,
+)
 from embedtune.training import HistoryCallback, read_history, training_arguments
 
 logger = logging.getLogger("embedtune")
@@ -36,14 +45,30 @@ class RunResult:
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
-    """Fine-tune as configured and write the run outputs (model/, config.yaml, history.jsonl, metrics.json, reports)."""
+    """Fine-tune as configured and write the run outputs (model/, config.yaml, history.jsonl, metrics.json, reports).
+
+    Everything that can fail on user input (data, model, metric names, the run dir) is checked before the first
+    write, so a bad input leaves nothing behind.
+    """
     started = time.time()
+    check_run_dir(output_dir, overwrite=overwrite, resume=resume)
     train_data, eval_sets = _load_data(config)
+    set_seed(config.training.seed)
+    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
+    baseline = evaluate_all(eval_sets, model)
+    _log_metrics("baseline", baseline)
+    best_metric = _best_metric(config, eval_sets, baseline)
+
     prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
     set_state(output_dir, "running")
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
     try:
-        metrics, model = _train_and_evaluate(config, output_dir, train_data, eval_sets, resume)
+        _train(config, output_dir, model, train_data, eval_sets, best_metric, resume)
+        _save_model(config, model, output_dir)
+        final = evaluate_all(eval_sets, model)
+        _log_metrics("final", final)
+        metrics = {"baseline": baseline, "final": final}
+        write_json_atomic(output_dir / "metrics.json", metrics)
     except BaseException as error:
         set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
         raise
@@ -54,27 +79,24 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
 
 
 def _load_data(config: RunConfig):
-    """Read and validate every file before anything is written, so bad input leaves nothing behind."""
     train = prepare_training_data(load_pairs(config.data.train), config.loss)
     eval_sets = load_eval_sets(config.data.eval, batch_size=config.eval_batch_size)
     warn_data_issues(train, [eval_set.data for eval_set in eval_sets])
+    _warn_about_settings(config)
     if config.training.metric_for_best_model and not eval_sets:
         raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
     return train, eval_sets
 
 
-def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_sets: list[EvalSet], resume: bool):
+def _train(config: RunConfig, output_dir: Path, model, train_data, eval_sets: list[EvalSet], best_metric, resume):
     from sentence_transformers import SentenceTransformerTrainer
-    from transformers import EarlyStoppingCallback, set_seed
+    from transformers import EarlyStoppingCallback
 
-    set_seed(config.training.seed)
-    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
-    baseline = evaluate_all(eval_sets, model)
-    _log_metrics("baseline", baseline)
     lr_mapping = apply_strategy(model, config.strategy, config.training.lr)
     loss = build_loss(model, config.loss)
-    best_metric = _best_metric(config, eval_sets, baseline)
-    args = training_arguments(config.training, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
+    args = training_arguments(
+        config.training, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping
+    )
     callbacks = [HistoryCallback(output_dir / "history.jsonl")]
     if config.training.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
@@ -88,12 +110,6 @@ def _train_and_evaluate(config: RunConfig, output_dir: Path, train_data, eval_se
         callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
-    _save_model(config, model, output_dir)
-    final = evaluate_all(eval_sets, model)
-    _log_metrics("final", final)
-    metrics = {"baseline": baseline, "final": final}
-    write_json_atomic(output_dir / "metrics.json", metrics)
-    return metrics, model
 
 
 def _reset_history(path: Path, resume: bool) -> None:
@@ -117,6 +133,18 @@ def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) ->
     if chosen not in known:
         raise ConfigError(f"training.metric_for_best_model: '{chosen}' is not measured; choose one of {known}")
     return chosen
+
+
+def _warn_about_settings(config: RunConfig) -> None:
+    spec = get_loss_spec(config.loss.name)
+    if spec.in_batch_negatives and config.training.gradient_accumulation_steps > 1:
+        logger.warning(
+            "gradient_accumulation_steps=%d does not add in-batch negatives to %s (each anchor still sees %d); "
+            "use loss.name: cached_mnrl with a larger batch_size instead",
+            config.training.gradient_accumulation_steps,
+            spec.name,
+            config.training.batch_size - 1,
+        )
 
 
 def _no_duplicates(config: RunConfig) -> bool:
@@ -144,7 +172,8 @@ def _write_reports(config: RunConfig, output_dir: Path, metrics: dict, seconds: 
     details = {
         "model": resolve_model_path(config.model.name),
         "strategy": config.strategy.name,
-        "loss": config.loss.name + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
+        "loss": config.loss.name
+        + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
         "train data": str(config.data.train.path),
         "seed": str(config.training.seed),
         "wall time": f"{seconds / 60:.1f} min",

@@ -41,22 +41,32 @@ def save_model_atomic(model, target: Path) -> None:
     os.replace(partial, target)
 
 
-def prepare_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
-    """Create the run dir; refuse to reuse a non-empty one unless the user said --overwrite or --resume."""
+def check_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
+    """Refuse to reuse a non-empty run dir unless the user said --overwrite or --resume (checked before any work)."""
     path = Path(path)
-    if path.exists() and any(path.iterdir()) and not resume:
-        if not overwrite:
-            raise UserError(f"{path}: output dir exists and is not empty; pass --overwrite to replace it or --resume")
-        shutil.rmtree(path)
     if resume and not (path / "checkpoints").exists():
         raise UserError(f"{path}: nothing to resume (no checkpoints/ folder)")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: output path exists and is not a directory")
+    if path.exists() and any(path.iterdir()) and not (resume or overwrite):
+        raise UserError(f"{path}: output dir exists and is not empty; pass --overwrite to replace it or --resume")
+
+
+def prepare_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
+    """Create the run dir (emptying it first for --overwrite) and prove it is writable."""
+    path = Path(path)
+    check_run_dir(path, overwrite, resume)
+    if path.exists() and overwrite and not resume:
+        shutil.rmtree(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise UserError(f"{path}: cannot write to the output dir ({error.strerror}); choose another with --output") from None
+        raise UserError(
+            f"{path}: cannot write to the output dir ({error.strerror}); choose another with --output"
+        ) from None
 
 
 def set_state(path: Path, state: str, **details: object) -> None:

@@ -30,7 +30,7 @@ class PairData:
 
     @property
     def kind(self) -> str:
-        """``triplets`` (anchor, positive, negative), ``scored`` (pairs with a label) or ``pairs`` (anchor, positive)."""
+        """``triplets`` (anchor, positive, negative), ``scored`` (pairs with a label) or ``pairs``."""
         if self.negatives is not None:
             return "triplets"
         return "scored" if self.labels is not None else "pairs"

@@ -34,16 +34,17 @@ class Columns(StrictModel):
 class DataSpec(StrictModel):
     """One data file: pairs, triplets, or scored pairs."""
 
-    path: Path
-    format: DataFormat = "auto"
-    columns: Columns = Field(default_factory=Columns)
+    path: Path = Field(description="TSV/CSV/JSONL/JSON file; relative paths resolve from the config file")
+    format: DataFormat = Field("auto", description="auto: from the suffix (.tsv .csv .jsonl .json)")
+    columns: Columns = Field(default_factory=Columns, description="column (or key) names of each field")
     score_range: tuple[float, float] = Field(
         (0.0, 1.0), description="[low, high] of the label column; labels are mapped to [0, 1], outside is an error"
     )
     name: str | None = Field(None, description="short name used as metric prefix; default: the file stem")
     quoting: Literal["csv", "none"] = Field(
-        "csv", description="TSV/CSV quoting: csv (a field may be wrapped in \"...\" with \"\" inside, as written by "
-        "Python's csv and pandas); none (quotes are plain characters)"
+        "csv",
+        description='TSV/CSV quoting: csv (a field may be wrapped in "..." with "" inside, as written by '
+        "Python's csv and pandas); none (quotes are plain characters)",
     )
 
     @model_validator(mode="after")
@@ -65,5 +66,7 @@ class DataSpec(StrictModel):
         if suffix not in by_suffix:
             from embedtune.errors import DataError
 
-            raise DataError(self.path, f"cannot tell the format from suffix '{suffix}'; set format: tsv|csv|jsonl|json")
+            raise DataError(
+                self.path, f"cannot tell the format from suffix '{suffix}'; set format: tsv|csv|jsonl|json"
+            )
         return by_suffix[suffix]

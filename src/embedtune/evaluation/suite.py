@@ -44,7 +44,9 @@ def build_evaluator(config: EvalSetConfig, data: PairData, name: str, batch_size
         evaluator = STSEvaluator.from_pairs(data, name=name)
     else:
         threshold = load_pairs(config.threshold_data) if config.threshold_data is not None else None
-        evaluator = PairClassificationEvaluator.from_pairs(data, name=name, threshold_data=threshold, folds=config.folds)
+        evaluator = PairClassificationEvaluator.from_pairs(
+            data, name=name, threshold_data=threshold, folds=config.folds
+        )
     evaluator.batch_size = batch_size
     return evaluator
 

@@ -29,8 +29,13 @@ def apply_strategy(model, config: StrategyConfig, learning_rate: float) -> dict[
     else:
         lr_mapping = {}
     trainable, total = parameter_counts(model)
-    logger.info("strategy %s: %s of %s parameters trainable (%.2f%%)", config.name, f"{trainable:,}", f"{total:,}",
-                100 * trainable / max(total, 1))
+    logger.info(
+        "strategy %s: %s of %s parameters trainable (%.2f%%)",
+        config.name,
+        f"{trainable:,}",
+        f"{total:,}",
+        100 * trainable / max(total, 1),
+    )
     return lr_mapping
 
 
@@ -102,8 +107,16 @@ def _projection(dense_cls, kind: str, width: int, out_dim: int) -> nn.Module:
         # tanh(Wx + b) + x with W = 0 is exactly x; the residual keeps the encoder's geometry available.
         if out_dim != width:
             return dense_cls(width, out_dim, activation_function=nn.Tanh(), use_residual=True)
-        return dense_cls(width, width, activation_function=nn.Tanh(), use_residual=True,
-                         init_weight=torch.zeros(width, width), init_bias=torch.zeros(width))
+        return dense_cls(
+            width,
+            width,
+            activation_function=nn.Tanh(),
+            use_residual=True,
+            init_weight=torch.zeros(width, width),
+            init_bias=torch.zeros(width),
+        )
     if out_dim != width:
         return dense_cls(width, out_dim, activation_function=None)
-    return dense_cls(width, width, activation_function=None, init_weight=torch.eye(width), init_bias=torch.zeros(width))
+    return dense_cls(
+        width, width, activation_function=None, init_weight=torch.eye(width), init_bias=torch.zeros(width)
+    )

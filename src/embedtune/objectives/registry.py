@@ -44,29 +44,51 @@ def _st_losses():
     return losses
 
 
-register_loss(LossSpec(
-    "cosine", lambda model, c: _st_losses().CosineSimilarityLoss(model), ("scored",), False,
-    "MSE between the pair cosine and the score normalised to [0, 1] (CosineSimilarityLoss).",
-))
-register_loss(LossSpec(
-    "cosent", lambda model, c: _st_losses().CoSENTLoss(model, scale=c.scale), ("scored",), False,
-    "CoSENT: ranks pair cosines in the order of their scores; usually stronger than cosine.",
-))
-register_loss(LossSpec(
-    "mnrl", lambda model, c: _st_losses().MultipleNegativesRankingLoss(model, scale=c.scale),
-    ("pairs", "triplets", "binary"), True,
-    "MultipleNegativesRanking: (anchor, positive[, negative]); other in-batch positives are negatives. "
-    "Binary data keeps its label-1 rows.",
-))
-register_loss(LossSpec(
-    "cached_mnrl",
-    lambda model, c: _st_losses().CachedMultipleNegativesRankingLoss(
-        model, scale=c.scale, mini_batch_size=c.mini_batch_size, show_progress_bar=False
-    ),
-    ("pairs", "triplets", "binary"), True,
-    "MNRL with GradCache: large batches in small memory, computed mini_batch_size texts at a time.",
-))
-register_loss(LossSpec(
-    "contrastive", lambda model, c: _st_losses().ContrastiveLoss(model, margin=c.margin), ("binary",), False,
-    "Contrastive with margin on 0/1 labelled pairs: pull positives together, push negatives beyond the margin.",
-))
+register_loss(
+    LossSpec(
+        "cosine",
+        lambda model, c: _st_losses().CosineSimilarityLoss(model),
+        ("scored",),
+        False,
+        "MSE between the pair cosine and the score normalised to [0, 1] (CosineSimilarityLoss).",
+    )
+)
+register_loss(
+    LossSpec(
+        "cosent",
+        lambda model, c: _st_losses().CoSENTLoss(model, scale=c.scale),
+        ("scored",),
+        False,
+        "CoSENT: ranks pair cosines in the order of their scores; usually stronger than cosine.",
+    )
+)
+register_loss(
+    LossSpec(
+        "mnrl",
+        lambda model, c: _st_losses().MultipleNegativesRankingLoss(model, scale=c.scale),
+        ("pairs", "triplets", "binary"),
+        True,
+        "MultipleNegativesRanking: (anchor, positive[, negative]); other in-batch positives are negatives. "
+        "Binary data keeps its label-1 rows.",
+    )
+)
+register_loss(
+    LossSpec(
+        "cached_mnrl",
+        lambda model, c: _st_losses().CachedMultipleNegativesRankingLoss(
+            model, scale=c.scale, mini_batch_size=c.mini_batch_size, show_progress_bar=False
+        ),
+        ("pairs", "triplets", "binary"),
+        True,
+        "MNRL with GradCache: large batches in small memory, computed mini_batch_size texts at a time.",
+    )
+)
+register_loss(
+    LossSpec(
+        "contrastive",
+        lambda model, c: _st_losses().ContrastiveLoss(model, margin=c.margin),
+        ("binary",),
+        False,
+        "Contrastive with margin on 0/1 labelled pairs: pull positives together, push negatives beyond the margin.",
+    )
+)

@@ -1,0 +1,170 @@
+"""The CLI as a user meets it: exit codes, one-line errors, nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import yaml
+from helpers import run_config, write_pairs
+
+from embedtune.cli import main
+
+
+def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["embedtune", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["eval"], ["compare"], ["losses"]])
+def test_help_works_for_every_command(monkeypatch, capsys, command):
+    code, out, _ = cli(monkeypatch, capsys, *command, "--help")
+    assert code == 0
+    assert "Usage" in out
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_missing_config_file(monkeypatch, capsys, tmp_path):
+    code, _, err = cli(monkeypatch, capsys, "train", str(tmp_path / "nope.yaml"))
+    assert_one_line_error(code, err, "nope.yaml", "not found")
+
+
+def test_config_typo_suggests_the_key(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    raw = run_config(tmp_path, tiny_model_dir)
+    raw["training"]["epocs"] = 2
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    code, _, err = cli(monkeypatch, capsys, "train", str(path), "-o", str(tmp_path / "run"))
+    assert_one_line_error(code, err, "run.yaml", "training.epocs", "did you mean 'epochs'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_data_row_names_file_line_and_field_and_writes_nothing(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    raw = run_config(tmp_path, tiny_model_dir)
+    lines = (tmp_path / "train.tsv").read_text().splitlines()
+    lines[4] = lines[4].rsplit("\t", 1)[0] + "\tlots"
+    (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    code, _, err = cli(monkeypatch, capsys, "train", str(path), "-o", str(tmp_path / "run"))
+    assert_one_line_error(code, err, "train.tsv:5", "'label'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_set_override_reaches_the_run(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(run_config(tmp_path, tiny_model_dir)))
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "train",
+        str(path),
+        "-o",
+        str(tmp_path / "run"),
+        "--set",
+        "training.max_steps=2",
+        "--set",
+        "training.seed=3",
+    )
+    assert code == 0
+    assert "toy_roc_auc" in out
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["training"]["max_steps"] == 2 and saved["training"]["seed"] == 3
+    code, _, err = cli(monkeypatch, capsys, "train", str(path), "-o", str(tmp_path / "run"))
+    assert_one_line_error(code, err, "--overwrite")
+
+
+def test_eval_prints_metrics_and_writes_json(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    data = write_pairs(tmp_path / "pairs.tsv", n=20, scored=False)
+    out_json = tmp_path / "m.json"
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--task",
+        "pairs",
+        "--json",
+        str(out_json),
+    )
+    assert code == 0
+    assert "pairs_roc_auc" in out
+    metrics = json.loads(out_json.read_text())
+    assert 0.0 <= metrics["pairs"]["pairs_roc_auc"] <= 1.0
+
+
+def test_eval_sts_with_score_range(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    data = write_pairs(tmp_path / "sts.tsv", n=20, scored=True)
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--label",
+        "label",
+        "--score-range",
+        "0,5",
+    )
+    assert code == 0
+    assert "sts_spearman" in out
+    code, _, err = cli(
+        monkeypatch, capsys, "eval", "--model", str(tiny_model_dir), "--data", str(data), "--label", "label"
+    )
+    assert_one_line_error(code, err, "sts.tsv:", "outside")
+
+
+def test_uncached_hub_id_says_how_to_pass_a_local_path(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+    data = write_pairs(tmp_path / "pairs.tsv", n=20, scored=False)
+    code, _, err = cli(
+        monkeypatch, capsys, "eval", "--model", "someone/not-a-cached-model", "--data", str(data), "--task", "pairs"
+    )
+    assert_one_line_error(code, err, "someone/not-a-cached-model", "local")
+
+
+def test_compare_run_dirs_and_models(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(run_config(tmp_path, tiny_model_dir)))
+    assert cli(monkeypatch, capsys, "train", str(path), "-o", str(tmp_path / "a"))[0] == 0
+    assert cli(monkeypatch, capsys, "train", str(path), "-o", str(tmp_path / "b"), "--set", "training.lr=1e-4")[0] == 0
+    code, out, _ = cli(monkeypatch, capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 0 and "toy_roc_auc" in out
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "compare",
+        str(tmp_path / "a"),
+        str(tiny_model_dir),
+        "--data",
+        str(tmp_path / "eval.tsv"),
+        "--task",
+        "pairs",
+    )
+    assert code == 0 and "eval_roc_auc" in out
+    code, _, err = cli(monkeypatch, capsys, "compare", str(tmp_path / "a"), str(tiny_model_dir))
+    assert_one_line_error(code, err, "--data")
+
+
+def test_losses_lists_the_registry(monkeypatch, capsys):
+    code, out, _ = cli(monkeypatch, capsys, "losses")
+    assert code == 0
+    for name in ("cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"):
+        assert name in out
