@@ -30,13 +30,24 @@ def main() -> None:
     command = " ".join(["embedtune train", str(args.recipe), *(f"--set {o}" for o in args.overrides)])
     lines = [
         f"Command: `{command}` — {config.strategy.name} / {config.loss.name}, "
-        f"wall time {result.seconds / 60:.1f} min on 2 CPU cores (baseline and final evaluation included)",
+        f"wall time {result.seconds / 60:.1f} min on 2 CPU cores (baseline and final evaluation included). "
+        f"Brackets: {config.statistics.confidence:.0%} paired-bootstrap intervals "
+        f"({config.statistics.resamples} resamples); * = the delta interval excludes 0.",
         "",
         "| eval set | metric | untuned | fine-tuned | delta |",
         "|---|---|---:|---:|---:|",
     ]
     for name, metric, before, after, delta in comparison_rows(result.metrics):
-        lines.append(f"| {name} | {metric} | {before:.4f} | {after:.4f} | {delta:+.4f} |")
+        stat = result.statistics.get(name, {}).get(metric)
+        if stat is None:
+            lines.append(f"| {name} | {metric} | {before:.4f} | {after:.4f} | {delta:+.4f} |")
+            continue
+        star = " *" if stat["excludes_zero"] else ""
+        lines.append(
+            f"| {name} | {metric} | {before:.4f} [{stat['baseline_low']:.3f}, {stat['baseline_high']:.3f}] "
+            f"| {after:.4f} [{stat['final_low']:.3f}, {stat['final_high']:.3f}] "
+            f"| {delta:+.4f} [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]{star} |"
+        )
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{args.recipe.stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

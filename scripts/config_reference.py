@@ -16,8 +16,11 @@ from embedtune.config import (
     EvalSetConfig,
     LossConfig,
     ModelConfig,
+    RetentionConfig,
     RunConfig,
+    StatisticsConfig,
     StrategyConfig,
+    SuiteConfig,
     TrainingConfig,
 )
 from embedtune.data.spec import Columns, DataSpec
@@ -32,6 +35,9 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("data.train.columns", Columns),
     ("data.eval[] (a data file plus)", EvalSetConfig),
     ("training", TrainingConfig),
+    ("retention", RetentionConfig),
+    ("statistics", StatisticsConfig),
+    ("suite file (embedtune eval --suite, data.suite)", SuiteConfig),
 ]
 
 

@@ -16,7 +16,6 @@ from config_reference import reference  # noqa: E402
 
 RESULT_SECTIONS = [
     ("demo", "Demo: bundled service-desk pairs (`make demo`)"),
-    ("stsb-cosine", "STS-B regression recipe (train → dev)"),
     ("stsb_vs_plain_st", "Same STS-B training: embedtune vs plain sentence-transformers"),
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
 ]

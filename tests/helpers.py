@@ -87,4 +87,6 @@ def run_config(
             "seed": 7,
             **(training or {}),
         },
+        # The forgetting guard has its own tests; elsewhere it would add STS-B dev from ../shared to every run.
+        "retention": {"enabled": False},
     }

@@ -168,3 +168,53 @@ def test_losses_lists_the_registry(monkeypatch, capsys):
     assert code == 0
     for name in ("cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"):
         assert name in out
+
+
+def write_suite(tmp_path) -> str:
+    pairs = write_pairs(tmp_path / "pairs.tsv", n=24, seed=3, scored=False)
+    sts = write_pairs(tmp_path / "sts.tsv", n=24, seed=4, scored=True)
+    suite = {
+        "evaluators": [
+            {"name": "toy_pairs", "task": "pairs", "path": pairs.name, "columns": {"label": "label"}, "folds": 3},
+            {"name": "toy_sts", "task": "sts", "path": sts.name, "columns": {"label": "label"}, "score_range": [0, 5]},
+            {"name": "toy_sep", "task": "separability", "path": pairs.name, "columns": {"label": "label"}},
+        ]
+    }
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite))
+    return str(tmp_path / "suite.yaml")
+
+
+def test_eval_with_a_suite_measures_every_set(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    code, out, _ = cli(monkeypatch, capsys, "eval", "--model", str(tiny_model_dir), "--suite", write_suite(tmp_path))
+    assert code == 0
+    for key in ("toy_pairs_roc_auc", "toy_sts_spearman", "toy_sep_gap"):
+        assert key in out
+    code, _, err = cli(monkeypatch, capsys, "eval", "--model", str(tiny_model_dir))
+    assert_one_line_error(code, err, "--data", "--suite")
+
+
+def test_compare_models_on_a_suite_gives_paired_intervals(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    suite = write_suite(tmp_path)
+    code, out, _ = cli(monkeypatch, capsys, "compare", str(tiny_model_dir), str(tiny_model_dir), "--suite", suite,
+                       "--resamples", "200")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("toy_sts") and "toy_sts_spearman" in line)
+    # A model against itself: delta exactly zero, interval [0, 0], not significant.
+    assert "+0.0000  [+0.0000, +0.0000]" in row and not row.endswith("*")
+
+
+def test_bench_quality_prints_one_column_per_model(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    out_file = tmp_path / "quality.md"
+    code, out, _ = cli(monkeypatch, capsys, "bench", "quality", "--model", str(tiny_model_dir), "--model",
+                       str(tiny_model_dir), "--suite", write_suite(tmp_path), "--out", str(out_file))
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("| eval set"))
+    assert header.count(tiny_model_dir.name) == 2
+    assert "| toy_sts | spearman |" in out_file.read_text()
+    assert json.loads(out_file.with_suffix(".json").read_text())
+
+
+def test_suite_typo_names_the_suite_file(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"evaluators": [{"path": "x.tsv", "tsak": "sts"}]}))
+    code, _, err = cli(monkeypatch, capsys, "eval", "--suite", str(tmp_path / "bad.yaml"))
+    assert_one_line_error(code, err, "bad.yaml", "did you mean 'task'")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
+from sklearn import metrics as skm
 from sklearn.metrics import f1_score
 
 from embedtune.data.pairs import PairData
@@ -149,6 +151,88 @@ def test_cv_threshold_is_chosen_on_training_folds_only(monkeypatch):
     assert sorted(x for part in left_out for x in part) == sorted(cosines)  # every item held out exactly once
 
 
+# --- batched metric maths --------------------------------------------------------------------------------------
+
+
+def random_rows(batch: int, n: int, tied: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(B, n) scores, gold values correlated with them, and 0/1 labels; ``tied`` rounds scores to create ties."""
+    rng = np.random.default_rng(seed)
+    scores = rng.uniform(-1, 1, (batch, n))
+    gold = scores + rng.normal(0, 0.7, (batch, n))
+    labels = (gold > 0).astype(int)
+    if tied:
+        scores, gold = np.round(scores, 1), np.round(gold, 1)
+    return scores, gold, labels
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_average_ranks_match_scipy_rankdata(tied):
+    scores, _, _ = random_rows(6, 40, tied)
+    np.testing.assert_array_equal(m.average_ranks(scores), stats.rankdata(scores, axis=1))
+    np.testing.assert_array_equal(m.average_ranks([[2.0, 2.0, 2.0], [3.0, 1.0, 3.0]]), [[2, 2, 2], [2.5, 1, 2.5]])
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("tied", [False, True])
+def test_correlations_batched_match_scipy(batch, tied):
+    scores, gold, _ = random_rows(batch, 50, tied)
+    spearman, pearson = m.spearman_batched(scores, gold), m.pearson_batched(scores, gold)
+    assert spearman.shape == pearson.shape == (batch,)
+    for row in range(batch):
+        assert spearman[row] == pytest.approx(stats.spearmanr(scores[row], gold[row]).statistic, abs=1e-12)
+        assert pearson[row] == pytest.approx(stats.pearsonr(scores[row], gold[row]).statistic, abs=1e-12)
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("tied", [False, True])
+def test_ranking_metrics_batched_match_sklearn(batch, tied):
+    scores, _, labels = random_rows(batch, 60, tied, seed=1)
+    auc, ap = m.roc_auc_batched(scores, labels), m.average_precision_batched(scores, labels)
+    assert auc.shape == ap.shape == (batch,)
+    for row in range(batch):
+        assert auc[row] == pytest.approx(skm.roc_auc_score(labels[row], scores[row]), abs=1e-12)
+        assert ap[row] == pytest.approx(skm.average_precision_score(labels[row], scores[row]), abs=1e-12)
+
+
+@pytest.mark.parametrize("batch", [1, 9])
+def test_prediction_metrics_batched_match_sklearn(batch):
+    rng = np.random.default_rng(2)
+    labels, predicted = rng.integers(0, 2, (batch, 40)), rng.integers(0, 2, (batch, 40))
+    predicted[0] = 0  # no predicted positives: precision and F1 undefined, so 0
+    result = m.binary_prediction_metrics_batched(predicted.astype(bool), labels)
+    for row in range(batch):
+        expected = m.prediction_metrics(predicted[row], labels[row])
+        assert {key: values[row] for key, values in result.items()} == pytest.approx(expected, abs=1e-12)
+    assert result["precision"][0] == 0 and result["f1"][0] == 0
+
+
+def test_batched_metrics_undefined_rows_are_nan():
+    scores = np.array([[0.1, 0.5, 0.9], [0.3, 0.3, 0.3], [0.2, 0.4, 0.6]])
+    labels = np.array([[1, 1, 1], [0, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(np.isnan(m.roc_auc_batched(scores, labels)), [True, False, True])
+    np.testing.assert_array_equal(np.isnan(m.average_precision_batched(scores, labels)), [True, False, True])
+    assert m.roc_auc_batched(scores, labels)[1] == 0.5  # all tied: a tie counts half
+    gold = np.array([[1.0, 2.0, 3.0]] * 3)
+    np.testing.assert_array_equal(np.isnan(m.spearman_batched(scores, gold)), [False, True, False])
+    np.testing.assert_array_equal(np.isnan(m.pearson_batched(gold, scores)), [False, True, False])
+    all_negative = m.binary_prediction_metrics_batched(np.zeros((1, 3), bool), np.zeros((1, 3)))
+    assert {k: v.tolist() for k, v in all_negative.items()} == {
+        "f1": [0.0],
+        "accuracy": [1.0],
+        "precision": [0.0],
+        "recall": [0.0],
+    }
+
+
+def test_batched_metrics_reject_bad_shapes_and_labels():
+    with pytest.raises(ValueError, match=r"\(B, n\)"):
+        m.spearman_batched(np.zeros(5), np.zeros(5))
+    with pytest.raises(ValueError, match="shape"):
+        m.roc_auc_batched(np.zeros((2, 5)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="0 or 1"):
+        m.roc_auc_batched(np.zeros((1, 2)), np.array([[0.5, 1.0]]))
+
+
 # --- evaluators -------------------------------------------------------------------------------------------------
 
 
@@ -179,6 +263,44 @@ def test_cosines_method_returns_per_pair_cosines():
     np.testing.assert_allclose(STSEvaluator(t1, t2, [1, 0, 0.5]).cosines(model), [0.9, -0.2, 0.3], atol=1e-6)
     evaluator = PairClassificationEvaluator(t1 * 2, t2 * 2, [1, 0, 0] * 2, folds=2)
     np.testing.assert_allclose(evaluator.cosines(model), [0.9, -0.2, 0.3] * 2, atol=1e-6)
+
+
+def test_sts_items_and_point_estimate_match_scalar_metrics():
+    cosines = [0.9, -0.2, 0.3, 0.5, 0.1]
+    model, t1, t2 = fake_pairs(cosines, "x")
+    gold = [1.0, 0.0, 0.5, 0.8, 0.1]
+    evaluator = STSEvaluator(t1, t2, gold, name="s")
+    items = evaluator.item_scores(model)
+    assert set(items) == {"cosine", "gold"}
+    np.testing.assert_allclose(items["cosine"], cosines, atol=1e-6)
+    expected = m.sts_metrics(items["cosine"], gold)
+    assert evaluator(model) == pytest.approx({f"s_{k}": v for k, v in expected.items()}, abs=1e-12)
+    batched = evaluator.resampled_metrics({k: np.stack([v, v[::-1]]) for k, v in items.items()})
+    assert {k: v.shape for k, v in batched.items()} == {"spearman": (2,), "pearson": (2,)}
+
+
+def test_pair_items_carry_out_of_fold_predictions():
+    rng = np.random.default_rng(3)
+    cosines = list(np.round(rng.uniform(-0.9, 0.9, 30), 3))
+    labels = [int(c + rng.normal(0, 0.3) > 0) for c in cosines]
+    model, t1, t2 = fake_pairs(cosines, "x")
+    evaluator = PairClassificationEvaluator(t1, t2, labels, name="p", folds=3, seed=4)
+    items = evaluator.item_scores(model)
+    assert set(items) == {"cosine", "label", "predicted", "threshold"}
+    np.testing.assert_array_equal(items["predicted"], m.cv_predictions(items["cosine"], labels, folds=3, seed=4))
+    expected = m.cv_threshold_metrics(items["cosine"], labels, folds=3, seed=4)
+    assert evaluator(model) == pytest.approx({f"p_{k}": v for k, v in expected.items()}, abs=1e-12)
+    assert "threshold" not in evaluator.resampled_metrics({k: v[None] for k, v in items.items()})
+
+
+def test_pair_items_with_threshold_pairs_predict_at_that_threshold():
+    model, t1, t2 = fake_pairs([0.9, 0.8, 0.6, 0.5], "test")
+    thr_model, h1, h2 = fake_pairs([0.95, 0.9, 0.8, 0.7], "thr")
+    model.vectors.update(thr_model.vectors)
+    evaluator = PairClassificationEvaluator(t1, t2, [1, 1, 0, 0], threshold_pairs=(h1, h2, [1, 1, 0, 0]))
+    items = evaluator.item_scores(model)
+    np.testing.assert_allclose(items["threshold"], 0.85)
+    np.testing.assert_array_equal(items["predicted"], [True, False, False, False])
 
 
 SENTENCES = [

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.errors import UserError
+from embedtune.errors import ForgettingError, UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -59,28 +59,40 @@ def train(
     typer.echo(f"run written to {result.output_dir} in {result.seconds / 60:.1f} min")
 
 
+DataOption = Annotated[Path | None, typer.Option("--data", help="pairs file (TSV/CSV/JSONL/JSON)")]
+SuiteOption = Annotated[Path | None, typer.Option("--suite", help="suite YAML: a list of eval sets (see suites/)")]
+TaskOption = Annotated[str, typer.Option(help="with --data: sts (Spearman/Pearson) or pairs (ROC-AUC, F1; 0/1)")]
+Text1Option = Annotated[str | None, typer.Option(help="first text column (default sentence1)")]
+Text2Option = Annotated[str | None, typer.Option(help="second text column (default sentence2)")]
+LabelOption = Annotated[str | None, typer.Option(help="label column (default: score for sts, label for pairs)")]
+RangeOption = Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")]
+ResamplesOption = Annotated[int, typer.Option(help="bootstrap resamples for intervals (0: none)")]
+
+
 @app.command("eval")
 def eval_(
-    data: Annotated[Path, typer.Option("--data", help="pairs file (TSV/CSV/JSONL/JSON)")],
-    task: Annotated[str, typer.Option(help="sts (Spearman/Pearson) or pairs (ROC-AUC, F1; 0/1 labels)")] = "sts",
+    data: DataOption = None,
+    suite: SuiteOption = None,
+    task: TaskOption = "sts",
     model: Annotated[
-        str, typer.Option(help="model folder, cached hub id, or 'default' (all-MiniLM-L6-v2)")
+        str, typer.Option(help="model folder, run dir, cached hub id, or 'default' (all-MiniLM-L6-v2)")
     ] = "default",
-    text1: Annotated[str | None, typer.Option(help="first text column (default sentence1)")] = None,
-    text2: Annotated[str | None, typer.Option(help="second text column (default sentence2)")] = None,
-    label: Annotated[str | None, typer.Option(help="label column (default: score for sts, label for pairs)")] = None,
-    score_range: Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")] = "0,1",
+    text1: Text1Option = None,
+    text2: Text2Option = None,
+    label: LabelOption = None,
+    score_range: RangeOption = "0,1",
     folds: Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")] = 5,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
 ) -> None:
-    """Evaluate one model on one data file."""
+    """Evaluate one model on one data file (--data) or on every eval set of a suite (--suite)."""
     from embedtune.evaluation.suite import evaluate_all
     from embedtune.modeling.load import load_model
 
-    eval_set = _eval_set_from_options(data, task, text1, text2, label, score_range, folds)
-    metrics = evaluate_all([eval_set], load_model(model))
-    for key, value in metrics[eval_set.name].items():
-        typer.echo(f"{key}\t{value:.4f}")
+    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds)
+    metrics = evaluate_all(eval_sets, load_model(_model_of(model)))
+    for values in metrics.values():
+        for key, value in values.items():
+            typer.echo(f"{key}\t{value:.4f}")
     if json_out is not None:
         from embedtune.rundir import write_json_atomic
 
@@ -91,27 +103,72 @@ def eval_(
 def compare(
     a: Annotated[str, typer.Argument(help="run dir or model")],
     b: Annotated[str, typer.Argument(help="run dir or model")],
-    data: Annotated[Path | None, typer.Option("--data", help="evaluate both on this file (needed for models)")] = None,
-    task: Annotated[str, typer.Option(help="sts or pairs, with --data")] = "sts",
-    text1: Annotated[str | None, typer.Option(help="first text column")] = None,
-    text2: Annotated[str | None, typer.Option(help="second text column")] = None,
-    label: Annotated[str | None, typer.Option(help="label column")] = None,
-    score_range: Annotated[str, typer.Option(help="low,high of the labels")] = "0,1",
+    data: DataOption = None,
+    suite: SuiteOption = None,
+    task: TaskOption = "sts",
+    text1: Text1Option = None,
+    text2: Text2Option = None,
+    label: LabelOption = None,
+    score_range: RangeOption = "0,1",
+    resamples: ResamplesOption = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
 ) -> None:
-    """Compare two run dirs (their final metrics on shared eval sets) or two models on the same --data."""
-    if data is None:
+    """Compare two run dirs (final metrics on their shared eval sets) or two models on the same --data/--suite.
+
+    With --data or --suite, B - A comes with a paired-bootstrap interval (same resampled items for both).
+    """
+    if data is None and suite is None:
         metrics_a, metrics_b = _run_metrics(a), _run_metrics(b)
         shared = {name: metrics_a[name] for name in metrics_a if name in metrics_b}
         if not shared:
-            raise UserError(f"{a} and {b} share no eval set; pass --data to evaluate both on the same file")
+            raise UserError(f"{a} and {b} share no eval set; pass --data or --suite to evaluate both on the same data")
         _print_comparison(shared, {name: metrics_b[name] for name in shared}, "A", "B")
         return
-    from embedtune.evaluation.suite import evaluate_all
+    from embedtune.config import StatisticsConfig
+    from embedtune.evaluation.compare import compare_models
     from embedtune.modeling.load import load_model
 
-    eval_set = _eval_set_from_options(data, task, text1, text2, label, score_range, 5)
-    results = [evaluate_all([eval_set], load_model(_model_of(path))) for path in (a, b)]
-    _print_comparison(results[0], results[1], "A", "B")
+    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, 5)
+    settings = StatisticsConfig(resamples=resamples, seed=seed)
+    metrics, statistics = compare_models(eval_sets, load_model(_model_of(a)), load_model(_model_of(b)), settings)
+    _print_comparison(metrics["baseline"], metrics["final"], "A", "B", statistics)
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on the data sets in ../shared/data.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("quality")
+def bench_quality(
+    model: Annotated[list[str], typer.Option("--model", help="model folder, run dir or 'default'; repeatable")],
+    suite: Annotated[Path, typer.Option(help="suite YAML")] = Path("suites/shared-data.yaml"),
+    out: Annotated[Path | None, typer.Option(help="also write the table (Markdown) and a .json beside it")] = None,
+) -> None:
+    """Evaluate models on every eval set of a suite (default: all of ../shared/data) and print one table."""
+    from embedtune.config import load_suite
+    from embedtune.evaluation.compare import quality_table
+    from embedtune.evaluation.suite import evaluate_all, load_eval_sets
+    from embedtune.modeling.load import load_model
+
+    eval_sets = load_eval_sets(load_suite(suite))
+    columns = {}
+    for index, name in enumerate(model):
+        label = _short_name(name)
+        label = label if label not in columns else f"{label} ({index + 1})"
+        columns[label] = evaluate_all(eval_sets, load_model(_model_of(name)))
+    table = quality_table(columns)
+    typer.echo(table)
+    if out is not None:
+        from embedtune.rundir import write_json_atomic, write_text_atomic
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        command = "embedtune bench quality " + " ".join(f"--model {name}" for name in model) + f" --suite {suite}"
+        write_text_atomic(out, f"Command: `{command}`\n\n{table}")
+        write_json_atomic(out.with_suffix(".json"), columns)
+
+
+def _short_name(model: str) -> str:
+    return "all-MiniLM-L6-v2" if model == "default" else Path(model.rstrip("/")).name or model
 
 
 @app.command()
@@ -123,23 +180,29 @@ def losses() -> None:
         typer.echo(f"{spec.name:<12} data: {'/'.join(spec.accepts):<22} {spec.summary}")
 
 
-def _eval_set_from_options(data, task, text1, text2, label, score_range, folds):
+def _eval_sets(data, suite, task, text1, text2, label, score_range, folds):
+    from embedtune.config import load_suite
+    from embedtune.evaluation.suite import load_eval_sets
+
+    if (data is None) == (suite is None):
+        raise UserError("pass exactly one of --data FILE or --suite SUITE.yaml")
+    if suite is not None:
+        return load_eval_sets(load_suite(suite))
+    return load_eval_sets([_eval_config_from_options(data, task, text1, text2, label, score_range, folds)])
+
+
+def _eval_config_from_options(data, task, text1, text2, label, score_range, folds):
     from embedtune.config import EvalSetConfig
-    from embedtune.data.readers import load_pairs
     from embedtune.data.spec import Columns
-    from embedtune.evaluation.suite import EvalSet, build_evaluator, metric_prefix
 
     if task not in ("sts", "pairs"):
-        raise UserError(f"--task: expected sts or pairs, got '{task}'")
+        raise UserError(f"--task: expected sts or pairs (other tasks: use --suite), got '{task}'")
     try:
         low, high = (float(part) for part in score_range.split(","))
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
-        config = EvalSetConfig(path=data, task=task, columns=columns, score_range=(low, high), folds=folds)
+        return EvalSetConfig(path=data, task=task, columns=columns, score_range=(low, high), folds=folds)
     except ValueError as error:
         raise UserError(f"bad option: {str(error).splitlines()[-1].strip()}") from None
-    name = metric_prefix(config)
-    pairs = load_pairs(config)
-    return EvalSet(name, config, pairs, build_evaluator(config, pairs, name))
 
 
 def _run_metrics(location: str) -> dict:
@@ -154,14 +217,17 @@ def _model_of(location: str) -> str:
     return str(run_model) if (Path(location) / "metrics.json").exists() and run_model.exists() else location
 
 
-def _print_comparison(before: dict, after: dict, label_a: str, label_b: str) -> None:
+def _print_comparison(before: dict, after: dict, label_a: str, label_b: str, statistics: dict | None = None) -> None:
     from embedtune.evaluation.report import comparison_rows
 
-    typer.echo(f"{'eval set':<16} {'metric':<32} {label_a:>9} {label_b:>9} {'delta':>9}")
+    typer.echo(f"{'eval set':<16} {'metric':<32} {label_a:>9} {label_b:>9} {'delta':>9}  interval")
     for name, metric, x, y, delta in comparison_rows({"baseline": before, "final": after}):
         cells = [f"{v:9.4f}" if v is not None else f"{'-':>9}" for v in (x, y)]
         shown = f"{delta:+9.4f}" if delta is not None else f"{'-':>9}"
-        typer.echo(f"{name:<16} {metric:<32} {cells[0]} {cells[1]} {shown}")
+        stat = (statistics or {}).get(name, {}).get(metric)
+        interval = f"  [{stat['delta_low']:+.4f}, {stat['delta_high']:+.4f}]" if stat else ""
+        marker = " *" if stat and stat["excludes_zero"] else ""
+        typer.echo(f"{name:<16} {metric:<32} {cells[0]} {cells[1]} {shown}{interval}{marker}")
 
 
 def main() -> None:
@@ -175,6 +241,9 @@ def main() -> None:
             raise
         typer.echo(f"error: {error}", err=True)
         sys.exit(USER_ERROR_EXIT)
+    except ForgettingError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(ForgettingError.exit_code)
 
 
 if __name__ == "__main__":

@@ -78,17 +78,63 @@ class LossConfig(StrictModel):
         return self
 
 
+EvalTask = Literal["sts", "pairs", "separability", "reranking", "knn", "category_pairs", "isotropy", "adversarial"]
+TASK_HELP = (
+    "sts: Spearman/Pearson vs scores; pairs: ROC-AUC, AP, F1 (0/1 labels); separability: positive vs negative "
+    "cosine gap, Cohen's d, overlap; reranking: NDCG@10, MRR@10, MAP, Recall@k over rows grouped by text1; "
+    "knn: k-NN category accuracy and macro-F1 of documents (text1, label) against an index split; category_pairs: "
+    "pair ROC-AUC/F1 on seeded same/different-category pairs of documents; isotropy: mean cosine, per-dim std, "
+    "I(W), effective rank of the texts; adversarial: pass/fail of ROC-AUC and F1 on hard pairs"
+)
+
+
 class EvalSetConfig(DataSpec):
     """A held-out set measured on the baseline before training and on the tuned model after it."""
 
-    task: Literal["sts", "pairs"] = Field("sts", description="sts: Spearman/Pearson; pairs: ROC-AUC, F1 (0/1 labels)")
+    task: EvalTask = Field("sts", description=TASK_HELP)
     threshold_data: DataSpec | None = Field(None, description="pairs: choose the F1 threshold here, not by k-fold CV")
     folds: int = Field(5, ge=2, description="pairs: k-fold CV for the threshold when threshold_data is absent")
+    k: int = Field(5, ge=1, description="knn: neighbours that vote")
+    index_fraction: float = Field(0.8, gt=0, lt=1, description="knn: share of documents (stratified) in the index")
+    pairs_per_category: int = Field(
+        100, ge=1, description="category_pairs: positive (and as many negative) pairs each"
+    )
+    split_seed: int = Field(0, description="knn / category_pairs: seed of the split and pair sampling")
+    min_roc_auc: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
+    min_f1: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
+    matryoshka_dims: list[int] | None = Field(None, description="also measure at these truncated embedding sizes")
 
 
 class DataConfig(StrictModel):
     train: DataSpec = Field(description="the training pairs")
     eval: list[EvalSetConfig] = Field(default_factory=list, description="evaluated before and after training")
+    suite: Path | None = Field(None, description="a suite YAML whose evaluators are added after eval")
+
+
+class SuiteConfig(StrictModel):
+    """A reusable list of eval sets (``embedtune eval --suite``, ``data.suite``, ``embedtune compare --suite``)."""
+
+    evaluators: list[EvalSetConfig] = Field(min_length=1, description="eval sets, each as in data.eval")
+
+
+class RetentionConfig(StrictModel):
+    """The forgetting guard: a general-semantics set measured before and after training."""
+
+    enabled: bool = Field(True, description="measure the retention set before and after training")
+    data: EvalSetConfig | None = Field(
+        None, description="default: STS-B dev from ../shared/data when present (sts, scores 0..5)"
+    )
+    metric: str = Field("spearman", description="metric of the retention set that must not drop")
+    tolerance: float = Field(0.01, ge=0, description="largest allowed drop of that metric")
+    fail_on_forgetting: bool = Field(False, description="exit non-zero (code 3) on a larger drop; the model is kept")
+
+
+class StatisticsConfig(StrictModel):
+    """Paired bootstrap of final minus baseline: the same resampled items for both models."""
+
+    resamples: int = Field(1000, ge=0, description="bootstrap resamples; 0 turns intervals off")
+    confidence: float = Field(0.95, gt=0, lt=1, description="interval coverage")
+    seed: int = Field(0, description="seed of the resampling: same seed, same intervals")
 
 
 class TrainingConfig(StrictModel):
@@ -105,7 +151,7 @@ class TrainingConfig(StrictModel):
     )
     max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping")
     eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (else once per epoch)")
-    save_best_model: bool = Field(True, description="keep the checkpoint with the best metric_for_best_model")
+    save_best_model: bool = Field(False, description="end with the checkpoint best on metric_for_best_model")
     metric_for_best_model: str | None = Field(None, description="default: primary metric of the first eval set")
     early_stopping_patience: int | None = Field(None, ge=1, description="evaluations without improvement")
     save_total_limit: int = Field(2, ge=1, description="checkpoints kept in <run>/checkpoints (plus the best)")
@@ -128,6 +174,8 @@ class RunConfig(StrictModel):
     training: TrainingConfig = Field(
         default_factory=TrainingConfig, description="optimisation and evaluation schedule"
     )
+    retention: RetentionConfig = Field(default_factory=RetentionConfig, description="the forgetting guard")
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig, description="confidence intervals")
     output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
     eval_batch_size: int = Field(64, ge=1, description="texts per encode call when evaluating")
 
@@ -137,8 +185,26 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     raw = _read_yaml(path)
     for override in overrides:
         _apply_override(raw, override)
-    config = parse_config(raw, source=str(path))
-    return _resolve_paths(config, path.parent)
+    config = _resolve_paths(parse_config(raw, source=str(path)), path.parent)
+    if config.data.suite is not None:
+        config.data.eval = [*config.data.eval, *load_suite(config.data.suite)]
+        config.data.suite = None  # inlined: the saved config.yaml is self-contained
+    return config
+
+
+def load_suite(path: Path) -> list[EvalSetConfig]:
+    """The eval sets of a suite file, with paths resolved from the suite file's folder."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a suite is a mapping with an 'evaluators' list")
+    try:
+        suite = SuiteConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error.errors()[0], SuiteConfig)}") from None
+    for eval_set in suite.evaluators:
+        _resolve_spec(eval_set, path.parent)
+        _resolve_spec(eval_set.threshold_data, path.parent)
+    return suite.evaluators
 
 
 def parse_config(raw: Any, source: str = "<config>") -> RunConfig:
@@ -187,18 +253,18 @@ def _apply_override(raw: dict, override: str) -> None:
         node[leaf] = value
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict, root: Any = None) -> str:
     location = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        return f"unknown key '{location}'{_suggestion(error['loc'])}"
+        return f"unknown key '{location}'{_suggestion(error['loc'], root or RunConfig)}"
     if error["type"] == "missing":
         return f"missing required key '{location}'"
     message = error["msg"].removeprefix("Value error, ")
     return f"'{location}': {message}" if location else message
 
 
-def _suggestion(loc: tuple) -> str:
-    model: Any = RunConfig
+def _suggestion(loc: tuple, root: Any) -> str:
+    model: Any = root
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -224,15 +290,19 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
-def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
-    def resolve(spec: DataSpec | None) -> None:
-        if spec is not None and not spec.path.is_absolute():
-            spec.path = (base / spec.path).resolve()
+def _resolve_spec(spec: DataSpec | None, base: Path) -> None:
+    if spec is not None and not spec.path.is_absolute():
+        spec.path = (base / spec.path).resolve()
 
-    resolve(config.data.train)
+
+def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
+    for spec in (config.data.train, config.retention.data):
+        _resolve_spec(spec, base)
     for eval_set in config.data.eval:
-        resolve(eval_set)
-        resolve(eval_set.threshold_data)
+        _resolve_spec(eval_set, base)
+        _resolve_spec(eval_set.threshold_data, base)
+    if config.data.suite is not None and not config.data.suite.is_absolute():
+        config.data.suite = (base / config.data.suite).resolve()
     model_path = base / config.model.name
     if config.model.name != DEFAULT_MODEL and not Path(config.model.name).is_absolute() and model_path.exists():
         config.model.name = str(model_path.resolve())

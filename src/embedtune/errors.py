@@ -19,3 +19,9 @@ class DataError(UserError):
         what = f" field '{field}':" if field is not None else ""
         super().__init__(f"{where}:{what} {problem}")
         self.path, self.line, self.field, self.problem = path, line, field, problem
+
+
+class ForgettingError(Exception):
+    """The tuned model lost more general semantics than allowed (retention.fail_on_forgetting); the run is kept."""
+
+    exit_code = 3

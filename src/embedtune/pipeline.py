@@ -9,7 +9,7 @@ import json
 import logging
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformers import set_seed
@@ -17,9 +17,11 @@ from transformers import set_seed
 from embedtune.config import RunConfig, dump_config
 from embedtune.data.checks import warn_data_issues
 from embedtune.data.readers import load_pairs
-from embedtune.errors import ConfigError
+from embedtune.errors import ConfigError, ForgettingError
+from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
-from embedtune.evaluation.suite import EvalSet, evaluate_all, load_eval_sets
+from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
+from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
 from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
 from embedtune.objectives import build_loss, get_loss_spec, prepare_training_data
@@ -42,56 +44,98 @@ class RunResult:
     metrics: dict
     seconds: float
     model: object = None  # the tuned model in memory (what model/ holds)
+    retention: RetentionCheck | None = None
+    statistics: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Prepared:
+    """Everything checked and computed before the first write: bad input fails here and leaves nothing behind."""
+
+    train_data: object
+    eval_sets: list[EvalSet]
+    retention_name: str | None
+    model: object
+    baseline: Measurement
+    best_metric: str | None
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
-    """Fine-tune as configured and write the run outputs (model/, config.yaml, history.jsonl, metrics.json, reports).
-
-    Everything that can fail on user input (data, model, metric names, the run dir) is checked before the first
-    write, so a bad input leaves nothing behind.
-    """
+    """Fine-tune as configured; write model/, config.yaml, history.jsonl, metrics.json, statistics.json, reports."""
     started = time.time()
     check_run_dir(output_dir, overwrite=overwrite, resume=resume)
-    train_data, eval_sets = _load_data(config)
-    set_seed(config.training.seed)
-    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
-    baseline = evaluate_all(eval_sets, model)
-    _log_metrics("baseline", baseline)
-    best_metric = _best_metric(config, eval_sets, baseline)
-
+    prepared = _prepare(config)
     prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
     set_state(output_dir, "running")
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
     try:
-        _train(config, output_dir, model, train_data, eval_sets, best_metric, resume)
-        _save_model(config, model, output_dir)
-        final = evaluate_all(eval_sets, model)
-        _log_metrics("final", final)
-        metrics = {"baseline": baseline, "final": final}
+        _train(config, output_dir, prepared, resume)
+        _save_model(config, prepared.model, output_dir)
+        final = measure(prepared.eval_sets, prepared.model)
+        _log_metrics("final", final.metrics)
+        metrics = {"baseline": prepared.baseline.metrics, "final": final.metrics}
+        statistics = _statistics(config, prepared, final)
         write_json_atomic(output_dir / "metrics.json", metrics)
+        write_json_atomic(output_dir / "statistics.json", statistics)
+        retention = _retention(config, metrics, prepared.retention_name)
+        flags = [retention.message()] if retention is not None and retention.forgot else []
+        outcome = {"metrics": metrics, "statistics": statistics, "flags": flags}
+        _write_reports(config, output_dir, prepared, final, outcome, time.time() - started)
     except BaseException as error:
         set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
         raise
     seconds = time.time() - started
-    _write_reports(config, output_dir, metrics, seconds)
-    set_state(output_dir, "done", seconds=round(seconds, 1))
-    return RunResult(output_dir, metrics, seconds, model)
+    set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags)
+    if retention is not None and retention.forgot and config.retention.fail_on_forgetting:
+        raise ForgettingError(f"{retention.message()}; the model is kept in {output_dir / 'model'}")
+    return RunResult(output_dir, metrics, seconds, prepared.model, retention, statistics)
+
+
+def _prepare(config: RunConfig) -> _Prepared:
+    train_data, eval_sets, retention_name = _load_data(config)
+    set_seed(config.training.seed)
+    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
+    baseline = measure(eval_sets, model)
+    _log_metrics("baseline", baseline.metrics)
+    best_metric = _best_metric(config, eval_sets, baseline.metrics)
+    if retention_name:
+        check_retention(
+            {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
+        )
+    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric)
+
+
+def _statistics(config: RunConfig, prepared: _Prepared, final: Measurement) -> dict:
+    """Paired bootstrap of final vs baseline on the same resampled items, per eval set and metric."""
+    return paired_statistics(prepared.eval_sets, prepared.baseline, final, config.statistics)
+
+
+def _retention(config: RunConfig, metrics: dict, name: str | None) -> RetentionCheck | None:
+    if not name:
+        return None
+    check = check_retention(metrics, name, config.retention.metric, config.retention.tolerance)
+    (logger.warning if check.forgot else logger.info)("%s", check.message())
+    return check
 
 
 def _load_data(config: RunConfig):
     train = prepare_training_data(load_pairs(config.data.train), config.loss)
-    eval_sets = load_eval_sets(config.data.eval, batch_size=config.eval_batch_size)
+    retention, added = retention_eval_set(config.retention, config.data.eval)
+    eval_configs = [*config.data.eval, retention] if added else list(config.data.eval)
+    eval_sets = load_eval_sets(eval_configs, batch_size=config.eval_batch_size)
     warn_data_issues(train, [eval_set.data for eval_set in eval_sets])
     _warn_about_settings(config)
-    if config.training.metric_for_best_model and not eval_sets:
+    if config.training.metric_for_best_model and not config.data.eval:
         raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
-    return train, eval_sets
+    retention_name = metric_prefix(retention) if retention is not None else None
+    return train, eval_sets, retention_name
 
 
-def _train(config: RunConfig, output_dir: Path, model, train_data, eval_sets: list[EvalSet], best_metric, resume):
+def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> None:
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback
 
+    model, best_metric = prepared.model, prepared.best_metric
     lr_mapping = apply_strategy(model, config.strategy, config.training.lr)
     loss = build_loss(model, config.loss)
     args = training_arguments(
@@ -104,9 +148,9 @@ def _train(config: RunConfig, output_dir: Path, model, train_data, eval_sets: li
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
-        train_dataset=train_data.to_dataset(),
+        train_dataset=prepared.train_data.to_dataset(),
         loss=loss,
-        evaluator=[eval_set.evaluator for eval_set in eval_sets] or None,
+        evaluator=[eval_set.evaluator for eval_set in prepared.eval_sets] or None,
         callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
@@ -126,12 +170,19 @@ def _reset_history(path: Path, resume: bool) -> None:
 
 
 def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) -> str | None:
-    if not eval_sets:
+    """Model selection uses the user's eval sets; the retention set is watched, never selected on."""
+    user_sets = eval_sets[: len(config.data.eval)]
+    if not user_sets:
         return None
-    chosen = config.training.metric_for_best_model or eval_sets[0].evaluator.primary_metric
+    chosen = config.training.metric_for_best_model or user_sets[0].evaluator.primary_metric
     known = [metric for values in baseline.values() for metric in values]
     if chosen not in known:
         raise ConfigError(f"training.metric_for_best_model: '{chosen}' is not measured; choose one of {known}")
+    if config.training.save_best_model or config.training.early_stopping_patience:
+        logger.warning(
+            "model selection uses %s, so its final numbers are optimistic; report an eval set not used for selection",
+            chosen,
+        )
     return chosen
 
 
@@ -166,7 +217,9 @@ def _log_metrics(label: str, metrics: dict) -> None:
         logger.info("%s %s: %s", label, name, ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
 
 
-def _write_reports(config: RunConfig, output_dir: Path, metrics: dict, seconds: float) -> None:
+def _write_reports(
+    config: RunConfig, output_dir: Path, prepared: _Prepared, final: Measurement, outcome: dict, seconds: float
+) -> None:
     import sentence_transformers
 
     details = {
@@ -176,13 +229,50 @@ def _write_reports(config: RunConfig, output_dir: Path, metrics: dict, seconds: 
         + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
         "train data": str(config.data.train.path),
         "seed": str(config.training.seed),
+        "intervals": f"{config.statistics.confidence:.0%} paired bootstrap, {config.statistics.resamples} resamples"
+        if config.statistics.resamples
+        else "off",
         "wall time": f"{seconds / 60:.1f} min",
         "versions": f"embedtune {_version()}, sentence-transformers {sentence_transformers.__version__}, "
         f"python {platform.python_version()}",
     }
     title = f"embedtune run: {output_dir.name}"
-    write_text_atomic(output_dir / "report.md", markdown_report(metrics, title, details))
-    write_text_atomic(output_dir / "report.html", html_report(metrics, title, details))
+    shared = {"statistics": outcome["statistics"], "flags": outcome["flags"]}
+    write_text_atomic(output_dir / "report.md", markdown_report(outcome["metrics"], title, details, **shared))
+    html = html_report(
+        outcome["metrics"],
+        title,
+        details,
+        **shared,
+        history=read_history(output_dir / "history.jsonl"),
+        similarities=_similarities(prepared, final),
+        dimension_curves=_dimension_curves(prepared, outcome["metrics"]),
+    )
+    write_text_atomic(output_dir / "report.html", html)
+
+
+def _similarities(prepared: _Prepared, final: Measurement) -> dict:
+    """Pair cosines with 0/1 labels, baseline and final, for the report's histograms."""
+    found = {}
+    for name, items in final.items.items():
+        before = prepared.baseline.items.get(name, {})
+        if {"cosine", "label"} <= set(items) and {"cosine", "label"} <= set(before):
+            found[name] = {
+                half: {"cosine": source["cosine"], "label": source["label"]}
+                for half, source in (("baseline", before), ("final", items))
+            }
+    return found
+
+
+def _dimension_curves(prepared: _Prepared, metrics: dict) -> dict:
+    curves = {}
+    for eval_set in prepared.eval_sets:
+        if hasattr(eval_set.evaluator, "dimension_curve"):
+            curves[eval_set.name] = {
+                half: eval_set.evaluator.dimension_curve(metrics[half][eval_set.name])
+                for half in ("baseline", "final")
+            }
+    return curves
 
 
 def _version() -> str:

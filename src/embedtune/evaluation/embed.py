@@ -47,3 +47,61 @@ def check_pairs(texts1: Sequence[str], texts2: Sequence[str], values: Sequence[f
         raise UserError(f"{source}: no pairs to evaluate")
     if values is not None and not np.all(np.isfinite(np.asarray(values, dtype=np.float64))):
         raise UserError(f"{source}: labels must be finite numbers")
+
+
+def truncate_embeddings(embeddings: np.ndarray, dim: int) -> np.ndarray:
+    """The first ``dim`` dimensions, re-normalised: how a Matryoshka-trained model is meant to be shortened.
+
+    Truncating a unit vector and re-normalising gives the same direction as truncating the raw vector, so full-size
+    normalised embeddings can be cached once and truncated to every size.
+    """
+    from embedtune.errors import UserError
+
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if not 1 <= dim <= embeddings.shape[-1]:
+        raise UserError(f"cannot truncate {embeddings.shape[-1]}-dimensional embeddings to {dim} dimensions")
+    head = embeddings[..., :dim]
+    return head / np.maximum(np.linalg.norm(head, axis=-1, keepdims=True), 1e-12)
+
+
+class EmbeddingCache:
+    """Encodes each text once at full size per model state; :meth:`truncated` serves shorter views from memory.
+
+    Build a new cache for every evaluation: the model changes between training steps, the cache does not notice.
+    """
+
+    def __init__(self, model: Any, batch_size: int = 64) -> None:
+        self.model, self.batch_size = model, batch_size
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalised full-size embeddings of ``texts``, encoding only texts not seen before."""
+        texts = list(texts)
+        missing = [text for text in dict.fromkeys(texts) if text not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, encode_unique(self.model, missing, self.batch_size)))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self.vectors[text] for text in texts])
+
+    def truncated(self, dim: int) -> TruncatedEncoder:
+        return TruncatedEncoder(self, dim)
+
+
+class TruncatedEncoder:
+    """Stands in for a model: ``encode`` returns cached embeddings cut to ``dim`` dimensions and re-normalised.
+
+    Evaluators call ``model.encode`` and nothing else, so any of them runs unchanged at a truncated size. Encoding
+    options are ignored: the cache encodes with its own batch size and every result is unit-normalised.
+    """
+
+    def __init__(self, cache: EmbeddingCache, dim: int) -> None:
+        self.cache, self.dim = cache, dim
+
+    def encode(self, sentences: Sequence[str] | str, **kwargs: Any) -> np.ndarray:
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else list(sentences)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        embeddings = truncate_embeddings(self.cache.embeddings(texts), self.dim)
+        return embeddings[0] if single else embeddings

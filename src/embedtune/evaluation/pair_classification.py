@@ -6,11 +6,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sentence_transformers.base.evaluation import BaseEvaluator
 
 from embedtune.errors import UserError
+from embedtune.evaluation.base import ItemEvaluator
 from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
-from embedtune.evaluation.metrics import best_f1_threshold, cv_threshold_metrics, pair_classification_metrics
+from embedtune.evaluation.metrics import (
+    average_precision_batched,
+    best_f1_threshold,
+    binary_prediction_metrics_batched,
+    cv_predictions,
+    roc_auc_batched,
+)
 
 if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
@@ -33,12 +39,21 @@ def check_binary(labels: Sequence[float], source: str, minimum: int) -> np.ndarr
     return values == 1
 
 
-class PairClassificationEvaluator(BaseEvaluator):
+class PairClassificationEvaluator(ItemEvaluator):
     """ROC-AUC and average precision of cosines, plus F1/accuracy/precision/recall at an honestly chosen threshold.
 
     The threshold maximises F1 on ``threshold_pairs`` when given (never on the evaluated pairs); otherwise the
     threshold metrics come from stratified ``folds``-fold cross-validation over the evaluated pairs. Primary metric
     ``roc_auc``.
+
+    Items are the evaluated pairs. Each item carries its 0/1 prediction, fixed once in ``item_scores`` (out-of-fold
+    under CV, or from the threshold pairs), so a bootstrap resample recomputes F1 etc. from resampled (prediction,
+    label) pairs and never re-tunes a threshold on resampled test items. The intervals therefore cover the sampling
+    of test pairs, not the variability of threshold selection itself.
+
+    ``threshold`` (the threshold applied, or under CV the one chosen on all pairs, for information only) is reported
+    by ``__call__`` but is not bootstrapped: it is a tuning output, not a statistic over items. It travels with each
+    model's items as a constant ``"threshold"`` column so that two models scored by one evaluator keep their own.
     """
 
     def __init__(
@@ -98,23 +113,40 @@ class PairClassificationEvaluator(BaseEvaluator):
         """Cosine similarity of every evaluated pair, in input order."""
         return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
+    def item_scores(self, model: Any) -> dict[str, np.ndarray]:
+        """``{"cosine", "label", "predicted", "threshold"}``, each ``(n,)`` in input order; see the class docstring."""
+        if self.threshold_pairs is None:
+            cosines = self.cosines(model)
+            predicted = cv_predictions(cosines, self.labels, self.folds, self.seed)
+            threshold = best_f1_threshold(cosines, self.labels)
+        else:
+            t1, t2, t_labels = self.threshold_pairs
+            cosines, t_cosines = encode_pair_cosines(model, [(self.texts1, self.texts2), (t1, t2)], self.batch_size)
+            threshold = best_f1_threshold(t_cosines, t_labels)
+            predicted = cosines >= threshold
+        return {
+            "cosine": cosines,
+            "label": self.labels.copy(),
+            "predicted": np.asarray(predicted, dtype=bool),
+            "threshold": np.full(len(cosines), threshold),
+        }
+
+    def resampled_metrics(self, items: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """ROC-AUC, average precision, F1, accuracy, precision, recall, each ``(B,)``, from ``(B, n)`` items."""
+        cosines, labels = items["cosine"], items["label"]
+        return {
+            "roc_auc": roc_auc_batched(cosines, labels),
+            "average_precision": average_precision_batched(cosines, labels),
+            **binary_prediction_metrics_batched(items["predicted"], labels),
+        }
+
+    def metrics_from_items(self, items: dict[str, np.ndarray]) -> dict[str, float]:
+        """The point estimates plus the (not bootstrapped) ``threshold``."""
+        return {**super().metrics_from_items(items), "threshold": float(items["threshold"][0])}
+
     def compute(self, model: Any) -> dict[str, float]:
         """Unprefixed metrics plus ``threshold``: the one applied, or under CV the all-data one (information only)."""
-        if self.threshold_pairs is None:
-            return cv_threshold_metrics(self.cosines(model), self.labels, self.folds, self.seed)
-        t1, t2, t_labels = self.threshold_pairs
-        pair_sets = [(self.texts1, self.texts2), (t1, t2)]
-        cosines, t_cosines = encode_pair_cosines(model, pair_sets, self.batch_size)
-        threshold = best_f1_threshold(t_cosines, t_labels)
-        return {**pair_classification_metrics(cosines, self.labels, threshold), "threshold": threshold}
-
-    def __call__(
-        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
-    ) -> dict[str, float]:
-        metrics = self.prefix_name_to_metrics(self.compute(model), self.name)
-        if hasattr(model, "model_card_data"):
-            self.store_metrics_in_model_card_data(model, metrics, epoch, steps)
-        return metrics
+        return self.metrics_from_items(self.item_scores(model))
 
     def get_config_dict(self) -> dict[str, Any]:
         if self.threshold_pairs is not None:

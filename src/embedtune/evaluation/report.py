@@ -1,8 +1,21 @@
-"""Baseline-vs-final report: a Markdown table of every metric and a self-contained HTML version."""
+"""Baseline-vs-final report: a Markdown table of every metric and a self-contained HTML version with plots.
+
+Both take optional bootstrap ``statistics`` (95% CIs and a significance marker) and ``flags`` (warnings shown first).
+The HTML also draws, when given, the training ``history``, pair ``similarities`` and Matryoshka ``dimension_curves``
+as inline PNG data URIs, so the file opens offline with no external asset.
+"""
 
 from __future__ import annotations
 
 import html
+import math
+from dataclasses import dataclass
+
+from embedtune.evaluation import plots
+
+SIG_MARK = "*"
+SIG_NOTE = f"{SIG_MARK} the 95% confidence interval of the delta excludes zero (paired bootstrap)"
+HALVES = ("baseline", "final", "delta")
 
 
 def comparison_rows(metrics: dict) -> list[tuple[str, str, float | None, float | None, float | None]]:
@@ -24,28 +37,172 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def markdown_report(metrics: dict, title: str, details: dict[str, str]) -> str:
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class Row:
+    """One table row: point values, their CI text (empty without statistics) and whether the delta is significant."""
+
+    name: str
+    metric: str
+    values: dict[str, float | None]
+    cis: dict[str, str]
+    significant: bool
+
+
+def _ci(stat: dict, half: str) -> str:
+    low, high = stat.get(f"{half}_low"), stat.get(f"{half}_high")
+    if not (_finite(low) and _finite(high)):
+        return ""
+    signed = half == "delta"
+    return f"[{_fmt(low, signed)}, {_fmt(high, signed)}]"
+
+
+def _significant(stat: dict) -> bool:
+    if "excludes_zero" in stat:
+        return bool(stat["excludes_zero"])
+    low, high = stat.get("delta_low"), stat.get("delta_high")
+    return _finite(low) and _finite(high) and (low > 0 or high < 0)
+
+
+def table_rows(metrics: dict, statistics: dict | None = None) -> list[Row]:
+    """The comparison rows with, where ``statistics[eval set][metric]`` exists, CIs and the significance flag."""
+    rows = []
+    for name, metric, b, a, d in comparison_rows(metrics):
+        stat = (statistics or {}).get(name, {}).get(metric) or {}
+        values = dict(zip(HALVES, (b, a, d)))
+        values = {half: value if value is not None else stat.get(half) for half, value in values.items()}
+        rows.append(Row(name, metric, values, {half: _ci(stat, half) for half in HALVES}, _significant(stat)))
+    return rows
+
+
+def _cell_text(row: Row, half: str) -> str:
+    text = _fmt(row.values[half], signed=half == "delta")
+    return f"{text} {row.cis[half]}" if row.cis[half] else text
+
+
+def markdown_report(
+    metrics: dict,
+    title: str,
+    details: dict[str, str],
+    *,
+    statistics: dict | None = None,
+    flags: list[str] | None = None,
+) -> str:
     lines = [f"# {title}", ""]
+    lines += [f"> **Warning:** {flag}\n" for flag in flags or []]
     lines += [f"- **{key}**: {value}" for key, value in details.items()]
-    lines += ["", "| eval set | metric | baseline | final | delta |", "|---|---|---:|---:|---:|"]
-    for name, metric, b, a, delta in comparison_rows(metrics):
-        lines.append(f"| {name} | {metric} | {_fmt(b)} | {_fmt(a)} | {_fmt(delta, signed=True)} |")
+    lines += ["", *_markdown_table(table_rows(metrics, statistics), with_stats=bool(statistics))]
     return "\n".join(lines) + "\n"
 
 
-def html_report(metrics: dict, title: str, details: dict[str, str]) -> str:
-    """One file, no external assets, so it opens offline."""
+def _markdown_table(rows: list[Row], with_stats: bool) -> list[str]:
+    if not with_stats:
+        lines = ["| eval set | metric | baseline | final | delta |", "|---|---|---:|---:|---:|"]
+        return lines + [f"| {r.name} | {r.metric} | {' | '.join(_cell_text(r, h) for h in HALVES)} |" for r in rows]
+    lines = [
+        "| eval set | metric | baseline [95% CI] | final [95% CI] | delta [95% CI] | sig. |",
+        "|---|---|---:|---:|---:|:---:|",
+    ]
+    for r in rows:
+        cells = " | ".join(_cell_text(r, h) for h in HALVES)
+        lines.append(f"| {r.name} | {r.metric} | {cells} | {SIG_MARK if r.significant else ''} |")
+    return lines + ["", SIG_NOTE.replace(SIG_MARK, "\\" + SIG_MARK, 1)]
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
+padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.92em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f4f4f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){text-align:left}
+.up{color:#070}.down{color:#a00}.ci{color:#777;font-size:.85em;white-space:nowrap}.sig{font-weight:bold}
+.note{color:#666;font-size:.85em}
+.flags{background:#fff4e5;border:1px solid #f0a030;border-left:6px solid #e07b00;padding:.6em 1em;margin:1em 0}
+.flags ul{margin:.3em 0 0 0;padding-left:1.4em}
+.plots{display:flex;flex-wrap:wrap;gap:12px}.plots figure{margin:0}.plots img{max-width:100%;height:auto;
+border:1px solid #eee}
+"""
+
+
+def html_report(
+    metrics: dict,
+    title: str,
+    details: dict[str, str],
+    *,
+    statistics: dict | None = None,
+    flags: list[str] | None = None,
+    history: list[dict] | None = None,
+    similarities: dict | None = None,
+    dimension_curves: dict | None = None,
+) -> str:
+    """One file, no external assets, so it opens offline. Every optional part is left out when absent."""
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        _html_flags(flags or []),
+        _html_details(details),
+        "<h2>Metrics</h2>",
+        _html_table(table_rows(metrics, statistics), with_stats=bool(statistics)),
+        *_html_plot_sections(metrics, history or [], similarities or {}, dimension_curves or {}),
+    ]
+    head = f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style>"
+    return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}</body></html>\n"
+
+
+def _html_flags(flags: list[str]) -> str:
+    if not flags:
+        return ""
+    items = "".join(f"<li>{html.escape(flag)}</li>" for flag in flags)
+    noun = "warning" if len(flags) == 1 else "warnings"
+    return f"<div class='flags' role='alert'><b>&#9888; {len(flags)} {noun}</b><ul>{items}</ul></div>"
+
+
+def _html_details(details: dict[str, str]) -> str:
     items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>" for k, v in details.items())
-    rows = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{html.escape(m)}</td><td>{_fmt(b)}</td><td>{_fmt(a)}</td>"
-        f"<td class='{'up' if (d or 0) > 0 else 'down' if (d or 0) < 0 else ''}'>{_fmt(d, signed=True)}</td></tr>"
-        for n, m, b, a, d in comparison_rows(metrics)
+    return f"<ul>{items}</ul>"
+
+
+def _html_cell(row: Row, half: str) -> str:
+    text = _fmt(row.values[half], signed=half == "delta")
+    ci = f" <span class='ci'>{row.cis[half]}</span>" if row.cis[half] else ""
+    if half != "delta":
+        return f"<td>{text}{ci}</td>"
+    delta = row.values["delta"] or 0
+    return f"<td class='{'up' if delta > 0 else 'down' if delta < 0 else ''}'>{text}{ci}</td>"
+
+
+def _html_table(rows: list[Row], with_stats: bool) -> str:
+    ci = " [95% CI]" if with_stats else ""
+    head = "".join(f"<th>{h}{ci}</th>" for h in HALVES) + ("<th>sig.</th>" if with_stats else "")
+    body = "".join(_html_row(row, with_stats) for row in rows)
+    table = f"<table><tr><th>eval set</th><th>metric</th>{head}</tr>{body}</table>"
+    return table + (f"<p class='note'>{html.escape(SIG_NOTE)}</p>" if with_stats else "")
+
+
+def _html_row(row: Row, with_stats: bool) -> str:
+    cells = "".join(_html_cell(row, half) for half in HALVES)
+    if with_stats:
+        mark = f"<span class='sig' title='95% CI excludes zero'>{SIG_MARK}</span>" if row.significant else ""
+        cells += f"<td style='text-align:center'>{mark}</td>"
+    return f"<tr><td>{html.escape(row.name)}</td><td>{html.escape(row.metric)}</td>{cells}</tr>"
+
+
+def _html_plot_sections(metrics: dict, history: list[dict], similarities: dict, curves: dict) -> list[str]:
+    eval_sets = [*metrics.get("baseline", {}), *metrics.get("final", {})]
+    sections = [
+        ("Training", plots.loss_figures(history) + plots.lr_figures(history)),
+        ("Evaluation during training", plots.eval_figures(history, eval_sets, metrics.get("baseline"))),
+        ("Pair similarity: baseline vs final", plots.similarity_figures(similarities)),
+        ("Matryoshka dimensions", plots.dimension_figures(curves)),
+    ]
+    return [_html_plot_section(heading, figures) for heading, figures in sections if figures]
+
+
+def _html_plot_section(heading: str, figures: list[tuple[str, bytes]]) -> str:
+    images = "".join(
+        f"<figure><img src='{plots.data_uri(png)}' alt='{html.escape(title, quote=True)}'></figure>"
+        for title, png in figures
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:4px 8px;text-align:right}td:first-child,td:nth-child(2){text-align:left}.up{color:#070}"
-        ".down{color:#a00}</style></head><body><h1>" + html.escape(title) + "</h1><ul>" + items + "</ul>"
-        "<table><tr><th>eval set</th><th>metric</th><th>baseline</th><th>final</th><th>delta</th></tr>"
-        + rows + "</table></body></html>\n"
-    )
+    return f"<section><h2>{html.escape(heading)}</h2><div class='plots'>{images}</div></section>"

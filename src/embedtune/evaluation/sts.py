@@ -6,18 +6,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sentence_transformers.base.evaluation import BaseEvaluator
 
 from embedtune.errors import UserError
+from embedtune.evaluation.base import ItemEvaluator
 from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
-from embedtune.evaluation.metrics import sts_metrics
+from embedtune.evaluation.metrics import pearson_batched, spearman_batched
 
 if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
 
 
-class STSEvaluator(BaseEvaluator):
-    """Spearman and Pearson correlation of cosine(text1, text2) with gold scores; primary metric ``spearman``."""
+class STSEvaluator(ItemEvaluator):
+    """Spearman and Pearson correlation of cosine(text1, text2) with gold scores; primary metric ``spearman``.
+
+    Items are pairs: ``item_scores`` gives each pair's cosine and gold score, so a bootstrap resamples pairs.
+    """
 
     def __init__(
         self,
@@ -46,13 +49,14 @@ class STSEvaluator(BaseEvaluator):
         """Cosine similarity of every pair, in input order."""
         return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
-    def __call__(
-        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
-    ) -> dict[str, float]:
-        metrics = self.prefix_name_to_metrics(sts_metrics(self.cosines(model), self.gold), self.name)
-        if hasattr(model, "model_card_data"):
-            self.store_metrics_in_model_card_data(model, metrics, epoch, steps)
-        return metrics
+    def item_scores(self, model: Any) -> dict[str, np.ndarray]:
+        """``{"cosine": (n,), "gold": (n,)}`` in input order: everything the correlations need."""
+        return {"cosine": self.cosines(model), "gold": self.gold.copy()}
+
+    def resampled_metrics(self, items: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``{"spearman": (B,), "pearson": (B,)}`` from ``(B, n)`` cosines and gold (NaN where a row is constant)."""
+        cosines, gold = items["cosine"], items["gold"]
+        return {"spearman": spearman_batched(cosines, gold), "pearson": pearson_batched(cosines, gold)}
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"pairs": len(self.texts1)}

@@ -1,14 +1,20 @@
-"""Build the evaluators of a run from its eval-set configs, and run them into ``{name: metrics}``."""
+"""Build evaluators from eval-set configs (a run's data.eval, or a suite file) and measure models with them."""
 
 from __future__ import annotations
 
+import random
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from embedtune.config import EvalSetConfig
 from embedtune.data.pairs import PairData
 from embedtune.data.readers import load_pairs
-from embedtune.errors import ConfigError
+from embedtune.errors import ConfigError, UserError
+
+PAIR_TASKS = {"sts", "pairs", "separability", "reranking", "isotropy", "adversarial"}
 
 
 @dataclass
@@ -17,8 +23,16 @@ class EvalSet:
 
     name: str
     config: EvalSetConfig
-    data: PairData
+    data: PairData | None
     evaluator: object
+
+
+@dataclass
+class Measurement:
+    """One model measured on eval sets: metrics, plus the per-item scores bootstrap intervals resample."""
+
+    metrics: dict[str, dict[str, float]]
+    items: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def metric_prefix(config: EvalSetConfig) -> str:
@@ -31,26 +45,116 @@ def load_eval_sets(configs: list[EvalSetConfig], batch_size: int = 64) -> list[E
         name = metric_prefix(config)
         if any(existing.name == name for existing in sets):
             raise ConfigError(f"data.eval: two eval sets are named '{name}'; give each a distinct name:")
-        data = load_pairs(config)
+        data = load_pairs(config) if config.task in PAIR_TASKS else None
         sets.append(EvalSet(name, config, data, build_evaluator(config, data, name, batch_size)))
     return sets
 
 
-def build_evaluator(config: EvalSetConfig, data: PairData, name: str, batch_size: int = 64):
+def build_evaluator(config: EvalSetConfig, data: PairData | None, name: str, batch_size: int = 64):
+    """The evaluator for one eval set, wrapped in a Matryoshka evaluator when ``matryoshka_dims`` is set."""
+    if config.matryoshka_dims:
+        from embedtune.evaluation.matryoshka import MatryoshkaEvaluator
+
+        return MatryoshkaEvaluator(
+            lambda dim, inner_name: _evaluator(config, data, inner_name, batch_size),
+            config.matryoshka_dims,
+            name,
+            batch_size,
+        )
+    return _evaluator(config, data, name, batch_size)
+
+
+def _evaluator(config: EvalSetConfig, data: PairData | None, name: str, batch_size: int):
+    from embedtune.evaluation.adversarial import AdversarialEvaluator
+    from embedtune.evaluation.isotropy import IsotropyEvaluator
     from embedtune.evaluation.pair_classification import PairClassificationEvaluator
+    from embedtune.evaluation.retrieval import RetrievalEvaluator
+    from embedtune.evaluation.separability import SeparabilityEvaluator
     from embedtune.evaluation.sts import STSEvaluator
 
-    if config.task == "sts":
+    task = config.task
+    if task == "sts":
         evaluator = STSEvaluator.from_pairs(data, name=name)
-    else:
+    elif task == "pairs":
         threshold = load_pairs(config.threshold_data) if config.threshold_data is not None else None
         evaluator = PairClassificationEvaluator.from_pairs(
             data, name=name, threshold_data=threshold, folds=config.folds
         )
+    elif task == "separability":
+        evaluator = SeparabilityEvaluator.from_pairs(data, name=name)
+    elif task == "reranking":
+        evaluator = RetrievalEvaluator.from_pairs(data, name=name)
+    elif task == "isotropy":
+        evaluator = IsotropyEvaluator(list(dict.fromkeys(data.texts())), name=name, source=data.source)
+    elif task == "adversarial":
+        evaluator = AdversarialEvaluator.from_pairs(
+            data, name=name, min_roc_auc=config.min_roc_auc, min_f1=config.min_f1, folds=config.folds
+        )
+    else:
+        evaluator = _document_evaluator(config, name)
     evaluator.batch_size = batch_size
     return evaluator
 
 
+def _document_evaluator(config: EvalSetConfig, name: str):
+    from embedtune.data.documents import load_documents
+    from embedtune.evaluation.knn import KNNEvaluator
+    from embedtune.evaluation.pair_classification import PairClassificationEvaluator
+
+    texts, labels = load_documents(
+        config.path, config.columns.text1 or "text", config.columns.label or "category", config.format
+    )
+    if config.task == "knn":
+        return KNNEvaluator.from_documents(
+            texts,
+            labels,
+            name=name,
+            index_fraction=config.index_fraction,
+            seed=config.split_seed,
+            k=config.k,
+            source=str(config.path),
+        )
+    pairs = category_pairs(texts, labels, config.pairs_per_category, config.split_seed, str(config.path))
+    return PairClassificationEvaluator.from_pairs(pairs, name=name, folds=config.folds)
+
+
+def category_pairs(texts: list[str], labels: list[str], per_category: int, seed: int, source: str) -> PairData:
+    """Seeded, balanced pairs from categorised documents: same category = 1, different = 0, distinct texts only."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for text, label in zip(texts, labels):
+        if text not in by_label[label]:
+            by_label[label].append(text)
+    categories = sorted(label for label, members in by_label.items() if len(members) >= 2)
+    if len(categories) < 2:
+        raise UserError(f"{source}: category pairs need at least two categories with two distinct texts each")
+    rows: set[tuple[str, str, float]] = set()
+    for label in categories:
+        others = [other for other in categories if other != label]
+        for _ in range(per_category):
+            first, second = rng.sample(by_label[label], 2)
+            rows.add((first, second, 1.0))
+            rows.add((rng.choice(by_label[label]), rng.choice(by_label[rng.choice(others)]), 0.0))
+    ordered = sorted(rows)
+    rng.shuffle(ordered)
+    return PairData(source, [r[0] for r in ordered], [r[1] for r in ordered], labels=[r[2] for r in ordered])
+
+
+def measure(eval_sets: list[EvalSet], model) -> Measurement:
+    """Metrics of every eval set; per-item scores too where the evaluator supports resampling."""
+    result = Measurement(metrics={})
+    for eval_set in eval_sets:
+        evaluator = eval_set.evaluator
+        if getattr(evaluator, "bootstrappable", False):
+            items = evaluator.item_scores(model)
+            result.items[eval_set.name] = items
+            raw = evaluator.prefix_name_to_metrics(evaluator.metrics_from_items(items), evaluator.name)
+        else:
+            raw = evaluator(model)
+        result.metrics[eval_set.name] = {key: float(value) for key, value in raw.items()}
+    return result
+
+
 def evaluate_all(eval_sets: list[EvalSet], model) -> dict[str, dict[str, float]]:
     """``{eval set name: {prefixed metric: value}}``, the shape of each half of metrics.json."""
-    return {eval_set.name: {k: float(v) for k, v in eval_set.evaluator(model).items()} for eval_set in eval_sets}
+    return measure(eval_sets, model).metrics
