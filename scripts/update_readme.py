@@ -18,6 +18,8 @@ RESULT_SECTIONS = [
     ("demo", "Demo: bundled service-desk pairs (`make demo`)"),
     ("stsb_vs_plain_st", "Same STS-B training: embedtune vs plain sentence-transformers"),
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
+    ("quality", "Untuned models on every set in ../shared/data (`embedtune bench quality`)"),
+    ("bootstrap_speed", "Paired bootstrap speed (`python bench/bootstrap_speed.py`)"),
 ]
 
 

@@ -122,7 +122,7 @@ def _components_png(components: Series) -> bytes:
         _plot_noisy(axes, steps, values, label=name)
     _log_if_wide(axes, components)
     _style(axes, "Loss components", "step", "loss")
-    axes.legend(fontsize=7, frameon=False, ncol=2 if len(components) > 4 else 1)
+    _legend(axes, len(components))
     return _png(figure)
 
 
@@ -178,8 +178,16 @@ def _eval_png(group: str, series: Series) -> bytes:
         label = key.removeprefix(group + "_") or key
         axes.plot(steps, values, label=label, lw=1.4, marker="o" if len(values) <= 30 else None, ms=3)
     _style(axes, f"Eval: {group}", "step (0 = before training)", "value")
-    axes.legend(fontsize=7, frameon=False, ncol=2 if len(series) > 4 else 1)
+    _legend(axes, len(series))
     return _png(figure)
+
+
+def _legend(axes, count: int) -> None:
+    """Inside the axes for a few lines; to the right, outside, when there are so many that it would hide them."""
+    if count <= 4:
+        axes.legend(fontsize=7, frameon=False)
+    else:
+        axes.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def _split(cosine, label) -> tuple[np.ndarray, np.ndarray, str, str]:
@@ -187,7 +195,7 @@ def _split(cosine, label) -> tuple[np.ndarray, np.ndarray, str, str]:
     cosine, label = np.asarray(cosine, dtype=float), np.asarray(label, dtype=float)
     if set(np.unique(label)) <= {0.0, 1.0}:
         return cosine[label == 1], cosine[label == 0], "positive", "negative"
-    middle = (label.min() + label.max()) / 2 if len(label) else 0.0
+    middle = round(float(label.min() + label.max()) / 2, 2) if len(label) else 0.0
     return cosine[label >= middle], cosine[label < middle], f"score ≥ {middle:g}", f"score < {middle:g}"
 
 
