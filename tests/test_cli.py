@@ -195,8 +195,17 @@ def test_eval_with_a_suite_measures_every_set(monkeypatch, capsys, tmp_path, tin
 
 def test_compare_models_on_a_suite_gives_paired_intervals(monkeypatch, capsys, tmp_path, tiny_model_dir):
     suite = write_suite(tmp_path)
-    code, out, _ = cli(monkeypatch, capsys, "compare", str(tiny_model_dir), str(tiny_model_dir), "--suite", suite,
-                       "--resamples", "200")
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "compare",
+        str(tiny_model_dir),
+        str(tiny_model_dir),
+        "--suite",
+        suite,
+        "--resamples",
+        "200",
+    )
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("toy_sts") and "toy_sts_spearman" in line)
     # A model against itself: delta exactly zero, interval [0, 0], not significant.
@@ -205,8 +214,20 @@ def test_compare_models_on_a_suite_gives_paired_intervals(monkeypatch, capsys, t
 
 def test_bench_quality_prints_one_column_per_model(monkeypatch, capsys, tmp_path, tiny_model_dir):
     out_file = tmp_path / "quality.md"
-    code, out, _ = cli(monkeypatch, capsys, "bench", "quality", "--model", str(tiny_model_dir), "--model",
-                       str(tiny_model_dir), "--suite", write_suite(tmp_path), "--out", str(out_file))
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "bench",
+        "quality",
+        "--model",
+        str(tiny_model_dir),
+        "--model",
+        str(tiny_model_dir),
+        "--suite",
+        write_suite(tmp_path),
+        "--out",
+        str(out_file),
+    )
     assert code == 0
     header = next(line for line in out.splitlines() if line.startswith("| eval set"))
     assert header.count(tiny_model_dir.name) == 2
@@ -218,3 +239,35 @@ def test_suite_typo_names_the_suite_file(monkeypatch, capsys, tmp_path, tiny_mod
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"evaluators": [{"path": "x.tsv", "tsak": "sts"}]}))
     code, _, err = cli(monkeypatch, capsys, "eval", "--suite", str(tmp_path / "bad.yaml"))
     assert_one_line_error(code, err, "bad.yaml", "did you mean 'task'")
+
+
+def test_retrieval_from_queries_corpus_and_qrels_files(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    (tmp_path / "queries.tsv").write_text("id\ttext\nq1\tthe sun is warm\nq2\ta man plays football\n")
+    (tmp_path / "corpus.tsv").write_text(
+        "id\ttext\nd1\tthe sun is warm today\nd2\tthe team won the game\nd3\tshe plays the piano\n"
+    )
+    (tmp_path / "qrels.tsv").write_text("query_id\tdoc_id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    suite = {
+        "evaluators": [
+            {
+                "name": "toy_ir",
+                "task": "retrieval",
+                "path": "qrels.tsv",
+                "queries": "queries.tsv",
+                "corpus": "corpus.tsv",
+            }
+        ]
+    }
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite))
+    code, out, _ = cli(
+        monkeypatch, capsys, "eval", "--model", str(tiny_model_dir), "--suite", str(tmp_path / "suite.yaml")
+    )
+    assert code == 0
+    ndcg = float(next(line for line in out.splitlines() if line.startswith("toy_ir_ndcg@10")).split("\t")[1])
+    assert 0.0 < ndcg <= 1.0
+    suite["evaluators"][0].pop("corpus")
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite))
+    code, _, err = cli(
+        monkeypatch, capsys, "eval", "--model", str(tiny_model_dir), "--suite", str(tmp_path / "suite.yaml")
+    )
+    assert_one_line_error(code, err, "suite.yaml", "queries and corpus")

@@ -78,10 +78,13 @@ class LossConfig(StrictModel):
         return self
 
 
-EvalTask = Literal["sts", "pairs", "separability", "reranking", "knn", "category_pairs", "isotropy", "adversarial"]
+EvalTask = Literal[
+    "sts", "pairs", "separability", "reranking", "retrieval", "knn", "category_pairs", "isotropy", "adversarial"
+]
 TASK_HELP = (
     "sts: Spearman/Pearson vs scores; pairs: ROC-AUC, AP, F1 (0/1 labels); separability: positive vs negative "
     "cosine gap, Cohen's d, overlap; reranking: NDCG@10, MRR@10, MAP, Recall@k over rows grouped by text1; "
+    "retrieval: the same over a whole corpus (path = qrels file, plus queries and corpus); "
     "knn: k-NN category accuracy and macro-F1 of documents (text1, label) against an index split; category_pairs: "
     "pair ROC-AUC/F1 on seeded same/different-category pairs of documents; isotropy: mean cosine, per-dim std, "
     "I(W), effective rank of the texts; adversarial: pass/fail of ROC-AUC and F1 on hard pairs"
@@ -103,6 +106,14 @@ class EvalSetConfig(DataSpec):
     min_roc_auc: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
     min_f1: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
     matryoshka_dims: list[int] | None = Field(None, description="also measure at these truncated embedding sizes")
+    queries: Path | None = Field(None, description="retrieval: queries file (id, text)")
+    corpus: Path | None = Field(None, description="retrieval: corpus file (id, text[, title])")
+
+    @model_validator(mode="after")
+    def _retrieval_files(self) -> EvalSetConfig:
+        if self.task == "retrieval" and (self.queries is None or self.corpus is None):
+            raise ValueError("task retrieval needs queries and corpus files (path is the qrels file)")
+        return self
 
 
 class DataConfig(StrictModel):
@@ -202,8 +213,7 @@ def load_suite(path: Path) -> list[EvalSetConfig]:
     except ValidationError as error:
         raise ConfigError(f"{path}: {_describe(error.errors()[0], SuiteConfig)}") from None
     for eval_set in suite.evaluators:
-        _resolve_spec(eval_set, path.parent)
-        _resolve_spec(eval_set.threshold_data, path.parent)
+        _resolve_eval_set(eval_set, path.parent)
     return suite.evaluators
 
 
@@ -295,12 +305,20 @@ def _resolve_spec(spec: DataSpec | None, base: Path) -> None:
         spec.path = (base / spec.path).resolve()
 
 
+def _resolve_eval_set(eval_set: EvalSetConfig, base: Path) -> None:
+    _resolve_spec(eval_set, base)
+    _resolve_spec(eval_set.threshold_data, base)
+    for key in ("queries", "corpus"):
+        value = getattr(eval_set, key)
+        if value is not None and not value.is_absolute():
+            setattr(eval_set, key, (base / value).resolve())
+
+
 def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     for spec in (config.data.train, config.retention.data):
         _resolve_spec(spec, base)
     for eval_set in config.data.eval:
-        _resolve_spec(eval_set, base)
-        _resolve_spec(eval_set.threshold_data, base)
+        _resolve_eval_set(eval_set, base)
     if config.data.suite is not None and not config.data.suite.is_absolute():
         config.data.suite = (base / config.data.suite).resolve()
     model_path = base / config.model.name

@@ -84,6 +84,8 @@ def _evaluator(config: EvalSetConfig, data: PairData | None, name: str, batch_si
         evaluator = SeparabilityEvaluator.from_pairs(data, name=name)
     elif task == "reranking":
         evaluator = RetrievalEvaluator.from_pairs(data, name=name)
+    elif task == "retrieval":
+        evaluator = RetrievalEvaluator.from_files(config.queries, config.corpus, config.path, name=name)
     elif task == "isotropy":
         evaluator = IsotropyEvaluator(list(dict.fromkeys(data.texts())), name=name, source=data.source)
     elif task == "adversarial":
