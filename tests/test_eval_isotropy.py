@@ -32,6 +32,7 @@ def test_isotropic_gaussian_scores_near_one():
     direction, so 1 - I(W) is ~0.02-0.03 (0.976-0.984 over ten seeds); 0.9 leaves a 3-4x margin."""
     metrics = evaluate(gaussian())
     assert metrics["iso_isotropy"] > 0.9
+    assert metrics["iso_isotropy_rescaled"] > 0.88
     assert metrics["iso_effective_rank"] > 0.95 * 32  # singular values within ~13% of each other
     assert abs(metrics["iso_mean_cosine"]) < 0.01
     assert metrics["iso_std_per_dim"] == pytest.approx(1 / math.sqrt(32), rel=0.02)
@@ -43,6 +44,7 @@ def test_collapsed_embeddings_score_at_the_unit_vector_floor():
     collapsed = unit(rng.normal(size=32) + 1e-3 * rng.normal(size=(500, 32)))
     metrics = evaluate(collapsed)
     assert metrics["iso_isotropy"] == pytest.approx(math.exp(-2), abs=0.005)
+    assert metrics["iso_isotropy_rescaled"] == pytest.approx(0.0, abs=0.01)
     assert metrics["iso_mean_cosine"] > 0.99
     assert metrics["iso_effective_rank"] < 1.2
     assert metrics["iso_std_per_dim"] < 0.01
@@ -73,7 +75,13 @@ def test_evaluator_dedupes_texts_and_is_not_bootstrappable():
     model = FakeEncoder(vectors)
     evaluator = IsotropyEvaluator(["a", "b", "a", "c"], name="iso")
     metrics = evaluator(model)
-    assert set(metrics) == {"iso_mean_cosine", "iso_std_per_dim", "iso_isotropy", "iso_effective_rank"}
+    assert set(metrics) == {
+        "iso_mean_cosine",
+        "iso_std_per_dim",
+        "iso_isotropy",
+        "iso_isotropy_rescaled",
+        "iso_effective_rank",
+    }
     assert metrics["iso_mean_cosine"] == pytest.approx((0 - 1 + 0) * 2 / 6)  # three distinct texts, six pairs
     assert model.calls == [["a", "b", "c"]]
     assert not evaluator.bootstrappable and evaluator.primary_metric == "iso_isotropy"

@@ -51,13 +51,19 @@ class IsotropyEvaluator(ItemEvaluator):
         return {"texts": len(self.texts)}
 
 
+UNIT_FLOOR = float(np.exp(-2.0))
+
+
 def isotropy_metrics(embeddings: np.ndarray) -> dict[str, float]:
     """All four numbers for ``n >= 2`` unit vectors (rows of ``embeddings``)."""
     w = np.asarray(embeddings, dtype=np.float64)
+    isotropy = partition_isotropy(w)
     return {
         "mean_cosine": mean_pairwise_cosine(w),
         "std_per_dim": float(w.std(axis=0).mean()),
-        "isotropy": partition_isotropy(w),
+        "isotropy": isotropy,
+        # I(W) mapped from its unit-vector range [e^-2, 1] onto [0, 1]: total collapse 0, isotropic 1.
+        "isotropy_rescaled": float((isotropy - UNIT_FLOOR) / (1 - UNIT_FLOOR)),
         "effective_rank": effective_rank(w),
     }
 
