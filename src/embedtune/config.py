@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from embedtune.data.spec import DataSpec, StrictModel
 from embedtune.errors import ConfigError
@@ -148,6 +148,36 @@ class StatisticsConfig(StrictModel):
     seed: int = Field(0, description="seed of the resampling: same seed, same intervals")
 
 
+class PhaseConfig(StrictModel):
+    """One curriculum phase: the pairs whose phase column equals ``phase``, trained for ``epochs``."""
+
+    phase: str = Field(description="value of the phase column (1, 2, 3 or a name)")
+    epochs: int = Field(1, ge=1, description="passes over this phase's pairs")
+    lr: float | None = Field(None, gt=0, description="schedule restart only: this phase's peak lr")
+    warmup_ratio: float | None = Field(None, ge=0, lt=1, description="schedule restart only: share of the phase")
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _phase_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class CurriculumConfig(StrictModel):
+    """Phases trained in order; ``continuous`` runs one lr schedule over all of them, ``restart`` one per phase."""
+
+    phases: list[PhaseConfig] = Field(min_length=1, description="in training order")
+    schedule: Literal["continuous", "restart"] = Field("continuous", description="lr schedule across phases")
+
+    @model_validator(mode="after")
+    def _check(self) -> CurriculumConfig:
+        names = [phase.phase for phase in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each phase may be listed once, got {names}")
+        if self.schedule == "continuous" and any(p.lr is not None or p.warmup_ratio is not None for p in self.phases):
+            raise ValueError("per-phase lr / warmup_ratio need schedule: restart")
+        return self
+
+
 class TrainingConfig(StrictModel):
     lr: float = Field(2e-5, gt=0, description="peak learning rate (AdamW)")
     epochs: float = Field(1.0, gt=0, description="passes over the training data")
@@ -169,6 +199,7 @@ class TrainingConfig(StrictModel):
     logging_steps: int = Field(10, ge=1, description="history.jsonl gets a record every N steps")
     seed: int = Field(42, description="seeds weights init, data order and dropout: same seed, same metrics")
     no_duplicates: bool | None = Field(None, description="no repeated text in a batch; default on for in-batch losses")
+    curriculum: CurriculumConfig | None = Field(None, description="train phases in order (epochs then per phase)")
 
     @model_validator(mode="after")
     def _one_warmup(self) -> TrainingConfig:

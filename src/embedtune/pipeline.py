@@ -34,6 +34,15 @@ from embedtune.rundir import (
     write_text_atomic,
 )
 from embedtune.training import HistoryCallback, read_history, training_arguments
+from embedtune.training.curriculum import (
+    CurriculumPlan,
+    curriculum_trainer_class,
+    optimizer_steps_per_phase,
+    phase_lookup,
+    restart_multipliers,
+    row_texts,
+    sampler_factory,
+)
 
 logger = logging.getLogger("embedtune")
 
@@ -58,6 +67,7 @@ class _Prepared:
     model: object
     baseline: Measurement
     best_metric: str | None
+    curriculum: CurriculumPlan | None = None
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
@@ -93,6 +103,8 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
 
 def _prepare(config: RunConfig) -> _Prepared:
     train_data, eval_sets, retention_name = _load_data(config)
+    curriculum = config.training.curriculum
+    plan = CurriculumPlan.build(train_data, curriculum) if curriculum is not None else None
     set_seed(config.training.seed)
     model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
     baseline = measure(eval_sets, model)
@@ -102,7 +114,7 @@ def _prepare(config: RunConfig) -> _Prepared:
         check_retention(
             {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
         )
-    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric)
+    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan)
 
 
 def _statistics(config: RunConfig, prepared: _Prepared, final: Measurement) -> dict:
@@ -135,25 +147,46 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback
 
-    model, best_metric = prepared.model, prepared.best_metric
-    lr_mapping = apply_strategy(model, config.strategy, config.training.lr)
+    model, best_metric, settings = prepared.model, prepared.best_metric, config.training
+    lr_mapping = apply_strategy(model, config.strategy, settings.lr)
     loss = build_loss(model, config.loss)
-    args = training_arguments(
-        config.training, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping
-    )
-    callbacks = [HistoryCallback(output_dir / "history.jsonl")]
-    if config.training.early_stopping_patience and best_metric:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
+    dataset = prepared.train_data.to_dataset()
+    args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
+    trainer_class, phase_at_step = SentenceTransformerTrainer, None
+    if prepared.curriculum is not None:
+        trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, dataset, args)
+    callbacks = [HistoryCallback(output_dir / "history.jsonl", phase_at_step)]
+    if settings.early_stopping_patience and best_metric:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     _reset_history(output_dir / "history.jsonl", resume)
-    trainer = SentenceTransformerTrainer(
+    trainer = trainer_class(
         model=model,
         args=args,
-        train_dataset=prepared.train_data.to_dataset(),
+        train_dataset=dataset,
         loss=loss,
         evaluator=[eval_set.evaluator for eval_set in prepared.eval_sets] or None,
         callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
+
+
+def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
+    """Turn the run into one pass over the curriculum order; returns the trainer class and a step -> phase map."""
+    from sentence_transformers import SentenceTransformerTrainer
+
+    settings = config.training
+    texts = row_texts(dataset) if _no_duplicates(config) else None
+    order = plan.batches(settings.batch_size, settings.seed, texts)
+    args.batch_sampler = sampler_factory([rows for _, rows in order])
+    args.num_train_epochs = 1
+    multipliers = None
+    if plan.schedule == "restart":
+        steps = optimizer_steps_per_phase(order, plan.phases, settings.gradient_accumulation_steps)
+        default_warmup = settings.warmup_ratio or 0.0
+        multipliers = restart_multipliers(steps, plan.phases, settings.lr, settings.scheduler, default_warmup)
+    logger.info("curriculum: %s", ", ".join(f"phase {p.name}: {len(p.rows)} pairs x {p.epochs}" for p in plan.phases))
+    trainer_class = curriculum_trainer_class(SentenceTransformerTrainer, multipliers)
+    return trainer_class, phase_lookup(order, settings.gradient_accumulation_steps)
 
 
 def _reset_history(path: Path, resume: bool) -> None:

@@ -18,8 +18,9 @@ class HistoryCallback(TrainerCallback):
     Evaluations are logged as ``{"kind": "eval", "step", "epoch", <metric>...}``. Only the main process writes.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, phase_at_step=None) -> None:
         self.path = Path(path)
+        self.phase_at_step = phase_at_step  # curriculum runs: step -> phase name, recorded on train records
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -33,6 +34,8 @@ class HistoryCallback(TrainerCallback):
             record[name] = float(value) if math.isfinite(value) else str(value)
         if "train_loss" in record and "loss" not in record:
             record["kind"] = "summary"
+        if self.phase_at_step is not None and record["kind"] == "train":
+            record["phase"] = self.phase_at_step(state.global_step)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
