@@ -94,7 +94,7 @@ def test_wraps_a_non_bootstrappable_evaluator():
     assert not evaluator.bootstrappable and len(model.calls) == 1
     expected = IsotropyEvaluator(list(VECTORS), name="geo_2")(truncated_model(2))
     assert {key: metrics[key] for key in expected} == pytest.approx(expected)
-    assert evaluator.primary_metric == "geo_4_isotropy" and len(metrics) == 8
+    assert evaluator.primary_metric == "geo_4_isotropy" and len(metrics) == 10  # 5 isotropy metrics at each of 2 sizes
     with pytest.raises(NotImplementedError):
         evaluator.item_scores(model)
 

@@ -172,6 +172,131 @@ def _short_name(model: str) -> str:
 
 
 @app.command()
+def mine(
+    documents: Annotated[Path, typer.Argument(help="documents with a category (TSV/CSV/JSONL), e.g. tickets.tsv")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+    text_column: Annotated[str, typer.Option(help="text column")] = "text",
+    label_column: Annotated[str, typer.Option(help="category column")] = "category",
+    pairs_per_category: Annotated[int, typer.Option(help="train positives and negatives per category per phase")] = 60,
+    eval_fraction: Annotated[float, typer.Option(help="documents held out (stratified) before pairing")] = 0.2,
+    seed: Annotated[int, typer.Option(help="seed of the split and the sampling")] = 0,
+    out_format: Annotated[str, typer.Option("--format", help="jsonl or tsv")] = "jsonl",
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+) -> None:
+    """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first)."""
+    from embedtune.data.documents import load_documents
+    from embedtune.data.mining import MiningConfig, format_summary, mine_category_pairs, write_mined
+
+    if out_format not in ("jsonl", "tsv"):
+        raise UserError(f"--format: expected jsonl or tsv, got '{out_format}'")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise UserError(f"{out}: output folder is not empty; pass --overwrite to replace its files")
+    config = _validated(MiningConfig, pairs_per_category=pairs_per_category, eval_fraction=eval_fraction, seed=seed)
+    texts, labels = load_documents(documents, text_column, label_column)
+    mined = mine_category_pairs(texts, labels, config)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = write_mined(mined, out, format=out_format)
+    typer.echo(format_summary(mined.summary))
+    typer.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+
+
+@app.command("hard-negatives")
+def hard_negatives(
+    pairs: Annotated[Path, typer.Argument(help="(anchor, positive) pairs file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="triplets file to write (.tsv or .jsonl)")],
+    model: Annotated[str, typer.Option(help="model that ranks candidates")] = "default",
+    text1: Text1Option = None,
+    text2: Text2Option = None,
+    num_negatives: Annotated[int, typer.Option(help="negatives per pair")] = 1,
+    range_max: Annotated[int, typer.Option(help="consider only the top N candidates")] = 50,
+    margin: Annotated[float, typer.Option(help="skip candidates scoring above positive - margin")] = 0.05,
+    seed: Annotated[int, typer.Option(help="seed")] = 0,
+) -> None:
+    """Add a hard negative to each (anchor, positive) pair, guarding against false negatives."""
+    from embedtune.data.hard_negatives import format_mining_stats, mine_hard_negatives_for_pairs
+    from embedtune.data.readers import load_pairs
+    from embedtune.data.spec import Columns, DataSpec
+    from embedtune.modeling.load import load_model
+
+    if out.exists():
+        raise UserError(f"{out}: exists; choose another --out")
+    data = load_pairs(DataSpec(path=pairs, columns=Columns(text1=text1, text2=text2)))
+    triplets, stats = mine_hard_negatives_for_pairs(
+        load_model(_model_of(model)), data, num_negatives=num_negatives, range_max=range_max, margin=margin, seed=seed
+    )
+    _write_triplets(triplets, out)
+    typer.echo(format_mining_stats(stats))
+    typer.echo(f"wrote {len(triplets)} triplets to {out} (columns anchor, positive, negative)")
+
+
+@app.command()
+def inspect(
+    data: Annotated[Path, typer.Argument(help="pairs file")],
+    eval_data: Annotated[Path | None, typer.Option("--eval", help="eval file to check for leakage")] = None,
+    text1: Text1Option = None,
+    text2: Text2Option = None,
+    label: Annotated[str | None, typer.Option(help="label column")] = None,
+    phase: Annotated[str | None, typer.Option(help="phase column")] = None,
+    score_range: RangeOption = "0,1",
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON")] = None,
+) -> None:
+    """Label balance per phase, lengths, duplicates, near-duplicates, contradictory labels, leakage."""
+    from embedtune.data.inspect import format_inspection, inspect_pairs
+    from embedtune.data.readers import load_pairs
+    from embedtune.data.spec import Columns, DataSpec
+
+    try:
+        low, high = (float(part) for part in score_range.split(","))
+        columns = Columns(text1=text1, text2=text2, label=label, phase=phase)
+        spec = DataSpec(path=data, columns=columns, score_range=(low, high))
+        eval_spec = DataSpec(path=eval_data, columns=columns, score_range=(low, high)) if eval_data else None
+    except ValueError as error:
+        raise _option_error(error) from None
+    report = inspect_pairs(load_pairs(spec), load_pairs(eval_spec) if eval_spec else None)
+    typer.echo(format_inspection(report))
+    if json_out is not None:
+        from embedtune.rundir import write_json_atomic
+
+        write_json_atomic(json_out, report)
+
+
+def _validated(model_class, **values):
+    try:
+        return model_class(**values)
+    except ValueError as error:
+        raise _option_error(error) from None
+
+
+def _option_error(error: ValueError) -> UserError:
+    """One line from a pydantic (or plain) ValueError: the field and what is wrong with it."""
+    details = getattr(error, "errors", None)
+    if callable(details):
+        first = details()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        return UserError(f"bad option {field}: {first['msg'].removeprefix('Value error, ')}")
+    return UserError(f"bad option: {str(error).splitlines()[0]}")
+
+
+def _write_triplets(triplets, out: Path) -> None:
+    import csv
+    import io
+    import json
+
+    from embedtune.rundir import write_text_atomic
+
+    rows = zip(triplets.texts1, triplets.texts2, triplets.negatives)
+    if out.suffix == ".jsonl":
+        text = "".join(json.dumps({"anchor": a, "positive": p, "negative": n}) + "\n" for a, p, n in rows)
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="\t" if out.suffix != ".csv" else ",", lineterminator="\n")
+        writer.writerow(["anchor", "positive", "negative"])
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    write_text_atomic(out, text)
+
+
+@app.command()
 def losses() -> None:
     """List the training losses and the data each one needs."""
     from embedtune.objectives import LOSSES
@@ -202,7 +327,7 @@ def _eval_config_from_options(data, task, text1, text2, label, score_range, fold
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
         return EvalSetConfig(path=data, task=task, columns=columns, score_range=(low, high), folds=folds)
     except ValueError as error:
-        raise UserError(f"bad option: {str(error).splitlines()[-1].strip()}") from None
+        raise _option_error(error) from None
 
 
 def _run_metrics(location: str) -> dict:

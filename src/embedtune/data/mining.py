@@ -1,0 +1,578 @@
+"""Mine labelled pairs from categorised documents, in three TF-IDF difficulty phases (a curriculum).
+
+Same category = positive (label 1.0), different category = negative (label 0.0). The TF-IDF cosine of a pair says
+how hard it is for a lexical model: phase 1 (easy) pairs positives that share many words with negatives that share
+none; phase 3 (hard) pairs positives that share few words with negatives that share many. Documents are split into
+train and eval (stratified by category) *before* pairing, and TF-IDF is fitted on the train documents only, so no
+text and no vocabulary statistic of eval reaches the training pairs.
+
+Eval pairs are, by default (``eval_pairs="balanced"``), uniformly random same/different-category pairs, an equal
+number of each per category, because that is the population a same-category ROC-AUC is meant to estimate: eval
+pairs picked from TF-IDF bands would be unrepresentative (easy bands are lexically separable by construction and
+the hard bands are rare). Each eval pair still gets the phase whose band holds its cosine (the nearest band when
+none does) so results can be broken down by difficulty. ``eval_pairs="banded"`` mines eval exactly like train.
+
+Defaults were chosen on ``it_tickets/tickets.tsv`` (3,044 lower-cased, stop-word-free tickets, 8 categories).
+With unigram TF-IDF fitted on the 2,435 train tickets, same-category cosines have median 0.01 and 95th percentile
+0.22; cross-category cosines median 0.005 and 99th percentile 0.14. Every category still has at least 67
+cross-category pairs in [0.30, 0.50) and 213 same-category pairs >= 0.35, so all six default bands can be filled
+(60 per category). Word bigrams (``ngram_range=(1, 2)``) add ~40k mostly singleton features that dilute every
+cosine: the hard-negative band then holds only ~140 pairs in all, and phase-1 positives run short for 3 of 8
+categories, hence unigrams by default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from embedtune.data.pairs import PairData
+from embedtune.data.spec import StrictModel
+from embedtune.errors import UserError
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+logger = logging.getLogger(__name__)
+
+LABELS = {"positive": 1.0, "negative": 0.0}
+#: Cells of a dense cosine block computed at once (x 8 bytes): bounds memory whatever the number of documents.
+BLOCK_CELLS = 4_000_000
+
+
+class PhaseBands(StrictModel):
+    """TF-IDF cosine ranges ``[low, high)`` of one phase; a band whose ``high`` is 1.0 also includes 1.0."""
+
+    positive: tuple[float, float] = Field(description="cosine range of same-category pairs")
+    negative: tuple[float, float] = Field(description="cosine range of cross-category pairs")
+
+    @field_validator("positive", "negative")
+    @classmethod
+    def _check_band(cls, band: tuple[float, float]) -> tuple[float, float]:
+        low, high = band
+        if not 0.0 <= low < high <= 1.0:
+            raise ValueError(f"a band must be [low, high) with 0 <= low < high <= 1, got {list(band)}")
+        return band
+
+
+def default_phases() -> dict[str, PhaseBands]:
+    return {
+        "1": PhaseBands(positive=(0.35, 1.0), negative=(0.0, 0.05)),  # easy: shared words <=> same category
+        "2": PhaseBands(positive=(0.15, 0.35), negative=(0.10, 0.30)),  # medium: overlapping similarity
+        "3": PhaseBands(positive=(0.0, 0.15), negative=(0.30, 0.50)),  # hard: different words / similar words
+    }
+
+
+class MiningConfig(StrictModel):
+    """Everything that decides the mined pairs; the same config and documents always give the same pairs."""
+
+    eval_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of documents held out (stratified)")
+    seed: int = Field(0, description="seeds the split, the sampling and the row order")
+    pairs_per_category: int = Field(60, ge=1, description="train positives and negatives per category per phase")
+    eval_pairs: Literal["balanced", "banded"] = Field(
+        "balanced",
+        description="balanced: random same/different-category pairs (phase = band holding the cosine); "
+        "banded: mined from eval documents like train",
+    )
+    eval_pairs_per_category: int = Field(
+        40, ge=1, description="eval positives and negatives per category (banded: per phase as well)"
+    )
+    phases: dict[str, PhaseBands] = Field(default_factory=default_phases, description="bands by phase name")
+    ngram_range: tuple[int, int] = Field((1, 1), description="TF-IDF word n-gram range")
+    min_df: int | float = Field(1, description="TF-IDF: ignore terms in fewer documents (int) or a lower share")
+    max_df: int | float = Field(1.0, description="TF-IDF: ignore terms in more documents (int) or a higher share")
+    sublinear_tf: bool = Field(True, description="TF-IDF: 1 + log(tf) instead of raw counts")
+
+    @field_validator("phases")
+    @classmethod
+    def _check_phases(cls, phases: dict[str, PhaseBands]) -> dict[str, PhaseBands]:
+        if not phases:
+            raise ValueError("phases must name at least one phase")
+        for name in phases:
+            if not name.strip() or name != name.strip() or any(c in name for c in "\t\r\n"):
+                raise ValueError(f"phase names must be non-empty without surrounding or control whitespace: {name!r}")
+        return phases
+
+    @model_validator(mode="after")
+    def _check_ngrams(self) -> MiningConfig:
+        low, high = self.ngram_range
+        if not 1 <= low <= high:
+            raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, got {list(self.ngram_range)}")
+        return self
+
+
+@dataclass
+class MinedPairs:
+    """Train and eval pairs (phases and 0/1 labels set), the document split behind them, and what happened."""
+
+    train: PairData
+    eval: PairData
+    train_documents: tuple[list[str], list[str]]
+    eval_documents: tuple[list[str], list[str]]
+    summary: dict = field(default_factory=dict)
+
+
+def band_contains(band: Sequence[float], cosine: float | np.ndarray) -> bool | np.ndarray:
+    """``low <= cosine < high``; a band ending at 1.0 is closed so identical documents can be mined."""
+    low, high = band
+    cosine = np.asarray(cosine)
+    inside = (cosine >= low) & ((cosine < high) | (high >= 1.0))
+    return inside if inside.ndim else bool(inside)
+
+
+def fit_tfidf(texts: Sequence[str], config: MiningConfig) -> TfidfVectorizer:
+    """The TF-IDF model mining uses (l2-normalised rows, so a dot product is a cosine), fitted on ``texts``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        ngram_range=tuple(config.ngram_range),
+        min_df=config.min_df,
+        max_df=config.max_df,
+        sublinear_tf=config.sublinear_tf,
+        dtype=np.float64,
+    )
+    try:
+        vectorizer.fit(list(texts))
+    except ValueError as exc:  # empty vocabulary, or min_df/max_df pruning everything
+        raise UserError(f"mining: cannot build TF-IDF from the train documents: {exc}") from None
+    return vectorizer
+
+
+def mine_category_pairs(
+    texts: Sequence[str], labels: Sequence[object], config: MiningConfig | None = None
+) -> MinedPairs:
+    """Split documents (stratified), fit TF-IDF on train, and mine phase-banded train and eval pairs."""
+    config = config or MiningConfig()
+    texts, labels, document_summary = _unique_documents(texts, labels)
+    rng = np.random.default_rng(config.seed)
+    train_idx, eval_idx = _split(labels, config.eval_fraction, config.seed)
+    train_docs = ([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+    eval_docs = ([texts[i] for i in eval_idx], [labels[i] for i in eval_idx])
+
+    vectorizer = fit_tfidf(train_docs[0], config)
+    categories = sorted(set(labels))
+    x_train, x_eval = vectorizer.transform(train_docs[0]), vectorizer.transform(eval_docs[0])
+
+    train_bands = {(phase, name): getattr(bands, name) for phase, bands in config.phases.items() for name in LABELS}
+    train_rows, train_summary = _mine(
+        "train", x_train, train_docs[1], categories, train_bands, config.pairs_per_category, rng, strict=True
+    )
+    if config.eval_pairs == "banded":
+        eval_rows, eval_summary = _mine(
+            "eval", x_eval, eval_docs[1], categories, train_bands, config.eval_pairs_per_category, rng, strict=True
+        )
+    else:
+        anywhere = {("any", name): (0.0, 1.0) for name in LABELS}
+        eval_rows, eval_summary = _mine(
+            "eval", x_eval, eval_docs[1], categories, anywhere, config.eval_pairs_per_category, rng, strict=False
+        )
+        eval_rows = [(i, j, label, _nearest_phase(config, label, cos), cos) for i, j, label, _, cos in eval_rows]
+        eval_summary["sampled"] = eval_summary.pop("phases")["any"]
+        eval_summary["phases"] = _phase_stats(eval_rows, config)
+
+    summary = {
+        "documents": {**document_summary, "train": len(train_idx), "eval": len(eval_idx)},
+        "categories": {
+            c: {"train_documents": train_docs[1].count(c), "eval_documents": eval_docs[1].count(c)} for c in categories
+        },
+        "tfidf": {
+            "fitted_on": "train documents",
+            "terms": len(vectorizer.vocabulary_),
+            "ngram_range": list(config.ngram_range),
+            "min_df": config.min_df,
+            "max_df": config.max_df,
+            "sublinear_tf": config.sublinear_tf,
+        },
+        "bands": {p: {"positive": list(b.positive), "negative": list(b.negative)} for p, b in config.phases.items()},
+        "eval_pairs": config.eval_pairs,
+        "seed": config.seed,
+        "train": train_summary,
+        "eval": eval_summary,
+    }
+    return MinedPairs(
+        train=_pair_data("mined:train", train_docs[0], _ordered(train_rows, list(config.phases), rng)),
+        eval=_pair_data("mined:eval", eval_docs[0], _ordered(eval_rows, list(config.phases), rng)),
+        train_documents=train_docs,
+        eval_documents=eval_docs,
+        summary=summary,
+    )
+
+
+# --- documents and split ----------------------------------------------------------------------------------------
+
+
+def _unique_documents(texts: Sequence[str], labels: Sequence[object]) -> tuple[list[str], list[str], dict]:
+    """Stripped texts, each once: a repeated text would otherwise end up in both splits or paired with itself.
+
+    ``duplicates_removed`` counts the extra copies of a text; a text given with two different categories is
+    dropped entirely (every copy counts in ``conflicting_removed``), since neither label can be trusted.
+    """
+    if len(texts) != len(labels):
+        raise UserError(f"mining: {len(texts)} texts but {len(labels)} labels")
+    by_text: dict[str, set[str]] = {}
+    rows_per_text: dict[str, int] = {}
+    for position, (text, label) in enumerate(zip(texts, labels)):
+        if not isinstance(text, str) or not text.strip():
+            raise UserError(f"mining: document {position + 1} has an empty text")
+        name = str(label).strip()
+        if not name:
+            raise UserError(f"mining: document {position + 1} has an empty category")
+        by_text.setdefault(text.strip(), set()).add(name)
+        rows_per_text[text.strip()] = rows_per_text.get(text.strip(), 0) + 1
+    conflicting = [text for text, names in by_text.items() if len(names) > 1]
+    conflicting_rows = sum(rows_per_text[text] for text in conflicting)
+    if conflicting:
+        logger.warning("mining: dropped %d documents whose text appears with different categories", conflicting_rows)
+    kept = [(text, next(iter(names))) for text, names in by_text.items() if len(names) == 1]
+    out_texts, out_labels = [t for t, _ in kept], [c for _, c in kept]
+    if len(set(out_labels)) < 2:
+        raise UserError(f"mining: need documents of at least 2 categories, got {len(set(out_labels))}")
+    removed = len(texts) - len(kept) - conflicting_rows
+    if removed:
+        logger.info("mining: removed %d repeated document texts", removed)
+    info = {"input": len(texts), "duplicates_removed": removed, "conflicting_removed": conflicting_rows}
+    return out_texts, out_labels, info
+
+
+def _split(labels: list[str], eval_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Train and eval row indices, stratified by category when every category has two documents.
+
+    Same rule as :func:`embedtune.evaluation.knn.split_documents`, kept here so mining does not import the model stack.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = len(labels)
+    n_eval = round(n * eval_fraction)
+    if not 1 <= n_eval < n - 1:
+        raise UserError(f"mining: eval_fraction {eval_fraction} of {n} documents leaves no eval or train documents")
+    names, counts = np.unique(labels, return_counts=True)
+    stratified = counts.min() >= 2 and len(names) <= min(n_eval, n - n_eval)
+    if not stratified:
+        logger.warning("mining: cannot stratify the split (a category has one document, or too few documents)")
+    train, held = train_test_split(
+        np.arange(n), test_size=n_eval, random_state=seed, stratify=labels if stratified else None
+    )
+    return sorted(train.tolist()), sorted(held.tolist())
+
+
+# --- candidates and sampling ------------------------------------------------------------------------------------
+
+Row = tuple[int, int, float, str, float]  # (doc i, doc j, label, phase, cosine)
+
+
+class _Reservoir:
+    """A uniform random sample (without replacement) of at most ``size`` candidates, in random order.
+
+    Every candidate gets a uniform random key and the ``size`` smallest keys are kept, so memory stays bounded
+    however many pairs fall in a band; ``seen`` counts all candidates offered.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size, self.seen = size, 0
+        self.keys = np.empty(0)
+        self.i, self.j, self.cos = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+
+    def add(self, keys: np.ndarray, i: np.ndarray, j: np.ndarray, cos: np.ndarray) -> None:
+        self.seen += len(keys)
+        self.keys = np.concatenate([self.keys, keys])
+        self.i, self.j, self.cos = (
+            np.concatenate([self.i, i]),
+            np.concatenate([self.j, j]),
+            np.concatenate([self.cos, cos]),
+        )
+        if len(self.keys) > 2 * self.size:
+            self._trim()
+
+    def _trim(self) -> None:
+        if len(self.keys) > self.size:
+            keep = np.argpartition(self.keys, self.size - 1)[: self.size]
+            self.keys, self.i, self.j, self.cos = self.keys[keep], self.i[keep], self.j[keep], self.cos[keep]
+
+    def ordered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._trim()
+        order = np.argsort(self.keys, kind="stable")
+        return self.i[order], self.j[order], self.cos[order]
+
+
+def _mine(
+    split: str,
+    x: csr_matrix,
+    doc_labels: list[str],
+    categories: list[str],
+    bands: dict[tuple[str, str], tuple[float, float]],
+    count: int,
+    rng: np.random.Generator,
+    strict: bool,
+) -> tuple[list[Row], dict]:
+    """``count`` pairs per category for each (phase, label) band: positives i < j within the category, negatives
+    from a category's documents (sentence1) to any other category's. Pairs already taken are skipped."""
+    y = np.array(doc_labels)
+    # Extra room for candidates skipped as duplicates (a negative can be drawn from either of its categories).
+    spare = 2 * count + 16
+    pools = {(key, c): _Reservoir(spare) for key in bands for c in categories}
+    extremes = {name: [np.inf, -np.inf] for name in LABELS}
+    for c in categories:
+        members = np.flatnonzero(y == c)
+        others = np.flatnonzero(y != c)
+        for name, columns in (("positive", members), ("negative", others)):
+            if len(members) == 0 or len(columns) == 0:
+                continue
+            step = max(1, BLOCK_CELLS // len(columns))
+            right = x[columns].T.tocsc()
+            for start in range(0, len(members), step):
+                rows = members[start : start + step]
+                block = (x[rows] @ right).toarray()
+                valid = np.ones_like(block, dtype=bool)
+                if name == "positive":  # each unordered pair once, never a document with itself
+                    valid = np.arange(len(members))[None, :] > np.arange(start, start + len(rows))[:, None]
+                if valid.any():
+                    extremes[name][0] = min(extremes[name][0], float(block[valid].min()))
+                    extremes[name][1] = max(extremes[name][1], float(block[valid].max()))
+                for key, band in bands.items():
+                    if key[1] != name:
+                        continue
+                    a, b = np.nonzero(valid & band_contains(band, block))
+                    pools[key, c].add(rng.random(len(a)), rows[a], columns[b], block[a, b])
+
+    for key, band in bands.items():
+        if strict and all(pools[key, c].seen == 0 for c in categories):
+            low, high = extremes[key[1]]
+            observed = f"{low:.3f}..{high:.3f}" if np.isfinite(low) else "none"
+            kind = "same-category" if key[1] == "positive" else "cross-category"
+            raise UserError(
+                f"mining ({split}): phase {key[0]} {key[1]} band [{band[0]:.2f}, {band[1]:.2f}) holds no "
+                f"{kind} pair in any category (observed {kind} TF-IDF cosines: {observed}); widen or move the band"
+            )
+
+    taken: set[tuple[int, int]] = set()
+    rows_out: list[Row] = []
+    shortfalls, per_category = [], {c: {"positive": 0, "negative": 0} for c in categories}
+    duplicates = 0
+    for key in bands:
+        phase, name = key
+        for c in categories:
+            pool = pools[key, c]
+            got = 0
+            for i, j, cos in zip(*pool.ordered()):
+                if got == count:
+                    break
+                pair = (int(min(i, j)), int(max(i, j)))
+                if pair in taken:
+                    duplicates += 1
+                    continue
+                taken.add(pair)
+                rows_out.append((int(i), int(j), LABELS[name], phase, float(cos)))
+                got += 1
+            per_category[c][name] += got
+            if got < count:
+                shortfalls.append(
+                    {
+                        "phase": phase,
+                        "label": name,
+                        "category": c,
+                        "requested": count,
+                        "available": pool.seen,
+                        "mined": got,
+                    }
+                )
+    if shortfalls:
+        logger.info("mining (%s): %d bands had fewer candidates than requested", split, len(shortfalls))
+    summary = {
+        "pairs": len(rows_out),
+        "positives": sum(1 for r in rows_out if r[2] == 1.0),
+        "negatives": sum(1 for r in rows_out if r[2] == 0.0),
+        "duplicates_skipped": duplicates,
+        "phases": _band_stats(rows_out, bands, pools, categories, count),
+        "categories": per_category,
+        "shortfalls": shortfalls,
+        "cosine_range": {n: [_round(v) for v in e] if np.isfinite(e[0]) else None for n, e in extremes.items()},
+    }
+    return rows_out, summary
+
+
+def _band_stats(rows: list[Row], bands: dict, pools: dict, categories: list[str], count: int) -> dict:
+    stats: dict[str, dict] = {}
+    for (phase, name), band in bands.items():
+        cos = np.array([r[4] for r in rows if r[3] == phase and r[2] == LABELS[name]])
+        stats.setdefault(phase, {})[name] = {
+            "band": list(band),
+            "pairs": len(cos),
+            "requested": count * len(categories),
+            "available": sum(pools[(phase, name), c].seen for c in categories),
+            "documents": len({d for r in rows if r[3] == phase and r[2] == LABELS[name] for d in r[:2]}),
+            "cosine": _cos_stats(cos),
+        }
+    return stats
+
+
+def _phase_stats(rows: list[Row], config: MiningConfig) -> dict:
+    """Counts and cosines of (balanced) eval pairs grouped by the phase assigned to each."""
+    stats: dict[str, dict] = {}
+    for phase, bands in config.phases.items():
+        for name in LABELS:
+            cos = np.array([r[4] for r in rows if r[3] == phase and r[2] == LABELS[name]])
+            stats.setdefault(phase, {})[name] = {
+                "band": list(getattr(bands, name)),
+                "pairs": len(cos),
+                "documents": len({d for r in rows if r[3] == phase and r[2] == LABELS[name] for d in r[:2]}),
+                "inside_band": int(np.sum(band_contains(getattr(bands, name), cos))) if len(cos) else 0,
+                "cosine": _cos_stats(cos),
+            }
+    return stats
+
+
+def _nearest_phase(config: MiningConfig, label: float, cos: float) -> str:
+    """The phase whose band (for this label) holds ``cos``, else the one whose band is nearest; ties: first phase."""
+    name = "positive" if label == 1.0 else "negative"
+    best, best_distance = "", np.inf
+    for phase, bands in config.phases.items():
+        low, high = getattr(bands, name)
+        distance = 0.0 if band_contains((low, high), cos) else (low - cos if cos < low else cos - high)
+        if distance < best_distance:
+            best, best_distance = phase, distance
+    return best
+
+
+def _cos_stats(cos: np.ndarray) -> dict:
+    if len(cos) == 0:
+        return {"min": None, "mean": None, "max": None}
+    return {"min": _round(cos.min()), "mean": _round(cos.mean()), "max": _round(cos.max())}
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _ordered(rows: list[Row], phases: list[str], rng: np.random.Generator) -> list[Row]:
+    """Rows grouped by phase in curriculum order, shuffled within a phase so labels and categories interleave."""
+    out: list[Row] = []
+    for phase in phases:
+        group = [r for r in rows if r[3] == phase]
+        out.extend(group[k] for k in rng.permutation(len(group)))
+    return out
+
+
+def _pair_data(source: str, texts: list[str], rows: list[Row]) -> PairData:
+    return PairData(
+        source=source,
+        texts1=[texts[r[0]] for r in rows],
+        texts2=[texts[r[1]] for r in rows],
+        labels=[r[2] for r in rows],
+        phases=[r[3] for r in rows],
+        lines=list(range(1, len(rows) + 1)),
+    )
+
+
+# --- writing and reporting --------------------------------------------------------------------------------------
+
+
+def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"] = "jsonl") -> dict[str, Path]:
+    """Write ``train.<ext>``, ``eval.<ext>`` (sentence1, sentence2, label, phase), ``train_documents.tsv``,
+    ``eval_documents.tsv`` (text, category) and ``summary.json``, each atomically; returns the paths by role."""
+    from embedtune.rundir import write_json_atomic, write_text_atomic
+
+    if format not in ("jsonl", "tsv"):
+        raise UserError(f"mining: format must be jsonl or tsv, got {format!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "train": out_dir / f"train.{format}",
+        "eval": out_dir / f"eval.{format}",
+        "train_documents": out_dir / "train_documents.tsv",
+        "eval_documents": out_dir / "eval_documents.tsv",
+        "summary": out_dir / "summary.json",
+    }
+    for role in ("train", "eval"):
+        data: PairData = getattr(mined, role)
+        records = [
+            {"sentence1": a, "sentence2": b, "label": float(label), "phase": phase}
+            for a, b, label, phase in zip(data.texts1, data.texts2, data.labels or [], data.phases or [])
+        ]
+        write_text_atomic(paths[role], _jsonl(records) if format == "jsonl" else _tsv(records))
+    for role in ("train_documents", "eval_documents"):
+        texts, labels = getattr(mined, role)
+        records = [{"text": t, "category": c} for t, c in zip(texts, labels)]
+        write_text_atomic(paths[role], _tsv(records, ["text", "category"]))
+    write_json_atomic(paths["summary"], mined.summary)
+    return paths
+
+
+def _jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def _tsv(records: list[dict], header: list[str] | None = None) -> str:
+    """Tab-separated with csv quoting (what :func:`embedtune.data.readers.load_pairs` reads by default)."""
+    header = header or ["sentence1", "sentence2", "label", "phase"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(header)
+    for r in records:
+        writer.writerow([f"{r[k]:g}" if isinstance(r[k], float) else r[k] for k in header])
+    return buffer.getvalue()
+
+
+def format_summary(summary: dict) -> str:
+    """A short plain-text report: documents, pairs per phase and label with their cosines, category balance."""
+    docs, tfidf = summary["documents"], summary["tfidf"]
+    lines = [
+        f"documents: {docs['input']} in, {docs['duplicates_removed']} repeated texts and "
+        f"{docs['conflicting_removed']} with conflicting categories removed -> train {docs['train']}, "
+        f"eval {docs['eval']}",
+        f"TF-IDF (fitted on train): {tfidf['terms']} terms, ngram_range {tuple(tfidf['ngram_range'])}, "
+        f"min_df {tfidf['min_df']}, sublinear_tf {tfidf['sublinear_tf']}",
+        "",
+    ]
+    for split in ("train", "eval"):
+        part = summary[split]
+        how = "" if split == "train" else f" ({summary['eval_pairs']})"
+        lines.append(
+            f"{split} pairs{how}: {part['pairs']} ({part['positives']} positive, {part['negatives']} negative), "
+            f"{part['duplicates_skipped']} duplicate draws skipped"
+        )
+        lines.append(
+            f"  {'phase':<6}{'label':<10}{'band':<14}{'pairs':>7}{'wanted':>8}{'available':>11}{'docs':>6}"
+            f"{'cos min':>9}{'mean':>8}{'max':>8}"
+        )
+        for phase, by_label in part["phases"].items():
+            for name, s in by_label.items():
+                band = f"[{s['band'][0]:.2f}, {s['band'][1]:.2f}" + ("]" if s["band"][1] >= 1.0 else ")")
+                wanted = s.get("requested", "")
+                available = s.get("available", f"{s.get('inside_band', 0)} in")
+                cos = s["cosine"]
+                stats = "".join(
+                    f"{'-' if v is None else f'{v:.3f}':>{w}}"
+                    for v, w in ((cos["min"], 9), (cos["mean"], 8), (cos["max"], 8))
+                )
+                lines.append(
+                    f"  {phase:<6}{name:<10}{band:<14}{s['pairs']:>7}{wanted!s:>8}{available!s:>11}"
+                    f"{s['documents']:>6}{stats}"
+                )
+        if part["shortfalls"]:
+            short = ", ".join(
+                f"{s['category']} p{s['phase']} {s['label'][:3]} {s['mined']}/{s['requested']}"
+                for s in part["shortfalls"][:8]
+            )
+            more = f" (+{len(part['shortfalls']) - 8} more)" if len(part["shortfalls"]) > 8 else ""
+            lines.append(f"  short bands: {short}{more}")
+        lines.append("")
+    lines.append(
+        f"  {'category':<24}{'train docs':>11}{'eval docs':>10}{'train +':>9}{'train -':>9}{'eval +':>8}{'eval -':>8}"
+    )
+    for c, counts in summary["categories"].items():
+        tr, ev = summary["train"]["categories"][c], summary["eval"]["categories"][c]
+        lines.append(
+            f"  {c[:23]:<24}{counts['train_documents']:>11}{counts['eval_documents']:>10}"
+            f"{tr['positive']:>9}{tr['negative']:>9}{ev['positive']:>8}{ev['negative']:>8}"
+        )
+    return "\n".join(lines)

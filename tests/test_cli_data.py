@@ -1,0 +1,74 @@
+"""The data commands as a user meets them: mine, hard-negatives, inspect."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from helpers import TOPICS, write_pairs
+from test_cli import assert_one_line_error, cli
+
+from embedtune.data.readers import load_pairs
+from embedtune.data.spec import Columns, DataSpec
+
+
+def write_documents(tmp_path):
+    rng = random.Random(0)
+    rows = []
+    for topic, sentences in TOPICS.items():
+        for i in range(20):
+            words = rng.sample(" ".join(sentences).split(), 6)
+            rows.append(f"{' '.join(words)} {topic} {i}\t{topic}")
+    path = tmp_path / "docs.tsv"
+    path.write_text("text\tcategory\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_mine_writes_phased_pairs_that_load_back(monkeypatch, capsys, tmp_path):
+    docs = write_documents(tmp_path)
+    args = ["mine", str(docs), "-o", str(tmp_path / "mined"), "--pairs-per-category", "3", "--format", "tsv"]
+    code, out, err = cli(monkeypatch, capsys, *args)
+    assert code == 0 and "train pairs" in out, err
+    data = load_pairs(DataSpec(path=tmp_path / "mined" / "train.tsv", columns=Columns(label="label", phase="phase")))
+    assert set(data.phases) <= {"1", "2", "3"} and set(data.labels) <= {0.0, 1.0}
+    code, _, err = cli(monkeypatch, capsys, *args)
+    assert_one_line_error(code, err, "--overwrite")
+    code, _, err = cli(monkeypatch, capsys, "mine", str(docs), "-o", str(tmp_path / "other"), "--eval-fraction", "2")
+    assert_one_line_error(code, err, "eval_fraction")
+
+
+def test_hard_negatives_adds_a_negative_column(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    pairs = write_pairs(tmp_path / "pairs.tsv", n=24, scored=False)
+    out = tmp_path / "triplets.tsv"
+    code, stdout, _ = cli(
+        monkeypatch, capsys, "hard-negatives", str(pairs), "-o", str(out), "--model", str(tiny_model_dir)
+    )
+    assert code == 0 and "triplets" in stdout
+    triplets = load_pairs(DataSpec(path=out, columns=Columns(text1="anchor", text2="positive", negative="negative")))
+    assert len(triplets) > 0 and triplets.kind == "triplets"
+    assert all(n != p for p, n in zip(triplets.texts2, triplets.negatives))
+
+
+def test_inspect_reports_duplicates_and_leakage(monkeypatch, capsys, tmp_path):
+    pairs = write_pairs(tmp_path / "pairs.tsv", n=24, scored=False)
+    lines = pairs.read_text().splitlines()
+    pairs.write_text("\n".join([*lines, lines[1]]) + "\n")  # one exact duplicate
+    evaluation = write_pairs(tmp_path / "eval.tsv", n=12, seed=9, scored=False)
+    report_file = tmp_path / "report.json"
+    code, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "inspect",
+        str(pairs),
+        "--eval",
+        str(evaluation),
+        "--label",
+        "label",
+        "--json",
+        str(report_file),
+    )
+    assert code == 0
+    report = json.loads(report_file.read_text())
+    assert report["rows"] == 25
+    assert report["duplicates"]["count"] >= 1
+    assert report["leakage"]

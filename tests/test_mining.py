@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import pytest
+
+from embedtune.data.documents import load_documents
+from embedtune.data.mining import (
+    MinedPairs,
+    MiningConfig,
+    band_contains,
+    fit_tfidf,
+    format_summary,
+    mine_category_pairs,
+    write_mined,
+)
+from embedtune.data.readers import load_pairs
+from embedtune.data.spec import Columns, DataSpec
+from embedtune.errors import UserError
+
+TICKETS = Path("/work/shared/data/it_tickets/tickets.tsv")
+
+#: Bands that the synthetic documents below fill: category words make same-category pairs similar, documents
+#: heavy in shared words make cross-category pairs similar.
+SYNTHETIC_PHASES = {
+    "1": {"positive": (0.3, 1.0), "negative": (0.0, 0.05)},
+    "2": {"positive": (0.15, 0.3), "negative": (0.05, 0.15)},
+    "3": {"positive": (0.0, 0.15), "negative": (0.15, 1.0)},
+}
+
+
+def synthetic_documents(per_category: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    shared = [f"common{k}" for k in range(8)]
+    texts, labels = [], []
+    for c, category in enumerate(["alpha", "beta", "gamma"]):
+        own = [f"{category}{k}" for k in range(12)]
+        for d in range(per_category):
+            heavy = d % 3 == 0  # mostly shared words: the hard negatives
+            words = [*rng.choice(own, 3 if heavy else 6, replace=False), *rng.choice(shared, 5 if heavy else 1, False)]
+            texts.append(" ".join(str(w) for w in words) + f" doc{c}x{d}")
+            labels.append(category)
+    texts[0] = 'a "quoted"\ttabbed ' + texts[0]  # TSV output must quote this
+    return texts, labels
+
+
+def config(**overrides) -> MiningConfig:
+    values = {"pairs_per_category": 10, "eval_pairs_per_category": 5, "phases": SYNTHETIC_PHASES, **overrides}
+    return MiningConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def mined() -> MinedPairs:
+    return mine_category_pairs(*synthetic_documents(), config())
+
+
+def rows(data) -> list[tuple]:
+    return list(zip(data.texts1, data.texts2, data.labels, data.phases))
+
+
+def pair_cosines(mined: MinedPairs, data, cfg: MiningConfig) -> np.ndarray:
+    vectorizer = fit_tfidf(mined.train_documents[0], cfg)
+    a, b = vectorizer.transform(data.texts1), vectorizer.transform(data.texts2)
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+def test_mining_is_deterministic_for_a_seed():
+    texts, labels = synthetic_documents()
+    first, second = mine_category_pairs(texts, labels, config()), mine_category_pairs(texts, labels, config())
+    assert rows(first.train) == rows(second.train) and rows(first.eval) == rows(second.eval)
+    assert first.summary == second.summary and first.eval_documents == second.eval_documents
+    other = mine_category_pairs(texts, labels, config(seed=1))
+    assert rows(other.train) != rows(first.train)
+    assert set(other.eval_documents[0]) != set(first.eval_documents[0])
+
+
+def test_split_is_stratified_and_no_text_is_in_both(mined):
+    train_texts, train_labels = mined.train_documents
+    eval_texts, eval_labels = mined.eval_documents
+    assert not set(train_texts) & set(eval_texts)
+    assert len(train_texts) + len(eval_texts) == 90 and len(eval_texts) == 18
+    assert sorted(eval_labels) == sorted(["alpha", "beta", "gamma"] * 6)
+    assert set(mined.train.texts()) <= set(train_texts)
+    assert set(mined.eval.texts()) <= set(eval_texts)
+
+
+def test_every_train_pair_lies_in_its_phase_band_and_labels_follow_categories(mined):
+    cfg = config()
+    category = dict(zip(*mined.train_documents))
+    cosines = pair_cosines(mined, mined.train, cfg)
+    assert len(mined.train) == 3 * 2 * 3 * 10  # phases x labels x categories x pairs_per_category
+    for (a, b, label, phase), cos in zip(rows(mined.train), cosines):
+        assert label == float(category[a] == category[b])
+        band = getattr(cfg.phases[phase], "positive" if label == 1.0 else "negative")
+        assert band_contains(band, cos), (phase, label, cos)
+    assert mined.train.phases == sorted(mined.train.phases)  # curriculum order: phase 1 rows first
+    summary = mined.summary["train"]
+    for phase, by_label in summary["phases"].items():
+        for name, stats in by_label.items():
+            assert stats["pairs"] == 30 and stats["band"][0] <= stats["cosine"]["min"] <= stats["cosine"]["max"]
+    assert summary["categories"]["alpha"] == {"positive": 30, "negative": 30}
+
+
+def test_banded_eval_pairs_lie_in_bands_and_come_from_eval_documents():
+    cfg = config(eval_pairs="banded", eval_pairs_per_category=2)
+    mined = mine_category_pairs(*synthetic_documents(), cfg)
+    category = dict(zip(*mined.eval_documents))
+    for (a, b, label, phase), cos in zip(rows(mined.eval), pair_cosines(mined, mined.eval, cfg)):
+        assert label == float(category[a] == category[b])
+        assert band_contains(getattr(cfg.phases[phase], "positive" if label else "negative"), cos)
+
+
+def test_balanced_eval_has_equal_same_and_different_pairs_per_category(mined):
+    cfg = config()
+    category = dict(zip(*mined.eval_documents))
+    assert mined.summary["eval"]["categories"] == {c: {"positive": 5, "negative": 5} for c in category.values()}
+    assert sum(mined.eval.labels) == 15 and len(mined.eval) == 30
+    for (a, b, label, phase), cos in zip(rows(mined.eval), pair_cosines(mined, mined.eval, cfg)):
+        assert label == float(category[a] == category[b]) and phase in cfg.phases
+    by_phase = mined.summary["eval"]["phases"]
+    assert sum(s["pairs"] for labels in by_phase.values() for s in labels.values()) == 30
+
+
+def test_no_self_pairs_or_duplicate_pairs_and_repeated_documents_are_removed(mined):
+    for data in (mined.train, mined.eval):
+        keys = [frozenset((a, b)) for a, b in zip(data.texts1, data.texts2)]
+        assert all(len(k) == 2 for k in keys) and len(set(keys)) == len(keys)
+    texts, labels = synthetic_documents()
+    repeated = mine_category_pairs(
+        [*texts, texts[5], texts[6] + "  ", texts[7], "clash words", "clash words"],
+        [*labels, labels[5], labels[6], "beta" if labels[7] != "beta" else "gamma", "alpha", "beta"],
+        config(),
+    )
+    documents = repeated.summary["documents"]
+    assert documents == {**documents, "input": 95, "duplicates_removed": 2, "conflicting_removed": 4}
+    kept = repeated.train_documents[0] + repeated.eval_documents[0]
+    assert len(kept) == len(set(kept)) == 89 and texts[7].strip() not in kept and "clash words" not in kept
+
+
+def test_a_band_with_no_candidates_in_any_category_names_the_phase():
+    phases = {**SYNTHETIC_PHASES, "hard": {"positive": (0.0, 0.15), "negative": (0.97, 0.99)}}
+    with pytest.raises(UserError, match=r"phase hard negative band \[0\.97, 0\.99\) holds no cross-category pair"):
+        mine_category_pairs(*synthetic_documents(), config(phases=phases))
+
+
+def test_short_bands_take_what_exists_and_are_recorded():
+    phases = {"1": {"positive": (0.3, 1.0), "negative": (0.15, 1.0)}}
+    mined = mine_category_pairs(*synthetic_documents(), config(phases=phases, pairs_per_category=500))
+    summary = mined.summary["train"]
+    assert summary["shortfalls"] and all(s["mined"] < s["requested"] == 500 for s in summary["shortfalls"])
+    positives = summary["phases"]["1"]["positive"]
+    assert positives["pairs"] == positives["available"] > 0  # every in-band same-category pair, once
+    assert "short bands:" in format_summary(mined.summary)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "tsv"])
+def test_written_files_round_trip_through_load_pairs(tmp_path, mined, fmt):
+    paths = write_mined(mined, tmp_path / "out", format=fmt)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [f"train.{fmt}", f"eval.{fmt}", "train_documents.tsv", "eval_documents.tsv", "summary.json"]
+    )
+    for role in ("train", "eval"):
+        loaded = load_pairs(DataSpec(path=paths[role], columns=Columns(label="label", phase="phase")))
+        assert rows(loaded) == rows(getattr(mined, role))
+    assert load_documents(paths["train_documents"]) == mined.train_documents
+    assert load_documents(paths["eval_documents"]) == mined.eval_documents
+    assert json.loads(paths["summary"].read_text()) == json.loads(json.dumps(mined.summary))
+
+
+def test_format_summary_shows_phases_bands_and_categories(mined):
+    text = format_summary(mined.summary)
+    assert "train pairs: 180 (90 positive, 90 negative)" in text
+    assert "eval pairs (balanced): 30 (15 positive, 15 negative)" in text
+    assert "[0.30, 1.00]" in text and "[0.15, 0.30)" in text and "gamma" in text
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"phases": {"1": {"positive": (0.5, 0.2), "negative": (0.0, 0.1)}}}, "low < high"),
+        ({"phases": {}}, "at least one phase"),
+        ({"eval_fraction": 1.0}, "less than 1"),
+        ({"ngram_range": (2, 1)}, "ngram_range"),
+        ({"pairs": 3}, "Extra inputs"),
+    ],
+)
+def test_config_is_validated(values, message):
+    with pytest.raises(pydantic.ValidationError, match=message):
+        MiningConfig(**values)
+
+
+def test_too_few_categories_or_documents_are_user_errors():
+    with pytest.raises(UserError, match="at least 2 categories"):
+        mine_category_pairs(["a b", "c d", "e f"], ["x", "x", "x"])
+    with pytest.raises(UserError, match="3 texts but 2 labels"):
+        mine_category_pairs(["a b", "c d", "e f"], ["x", "y"])
+    with pytest.raises(UserError, match="leaves no eval or train"):
+        mine_category_pairs(["a b", "c d"], ["x", "y"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TICKETS.exists(), reason="it_tickets not available")
+def test_default_bands_fill_on_the_real_tickets(tmp_path):
+    mined = mine_category_pairs(*load_documents(TICKETS), MiningConfig())
+    summary = mined.summary["train"]
+    assert len(mined.train) == 3 * 2 * 8 * 60 and not summary["shortfalls"]
+    assert mined.summary["documents"]["eval"] == 609 and len(mined.eval) == 8 * 2 * 40
+    assert not set(mined.train_documents[0]) & set(mined.eval_documents[0])
+    paths = write_mined(mined, tmp_path, format="tsv")
+    loaded = load_pairs(DataSpec(path=paths["train"], columns=Columns(label="label", phase="phase")))
+    assert rows(loaded) == rows(mined.train)
