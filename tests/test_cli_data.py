@@ -72,3 +72,31 @@ def test_inspect_reports_duplicates_and_leakage(monkeypatch, capsys, tmp_path):
     assert report["rows"] == 25
     assert report["duplicates"]["count"] >= 1
     assert report["leakage"]
+
+
+def test_knn_eval_set_with_a_separate_index_file(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    import yaml
+
+    docs = write_documents(tmp_path)
+    lines = docs.read_text().splitlines()
+    (tmp_path / "index.tsv").write_text("\n".join([lines[0], *lines[1::2]]) + "\n")
+    (tmp_path / "queries.tsv").write_text("\n".join([lines[0], *lines[2::2]]) + "\n")
+    suite = {
+        "evaluators": [
+            {
+                "name": "docs_knn",
+                "task": "knn",
+                "path": "queries.tsv",
+                "index": "index.tsv",
+                "columns": {"text1": "text", "label": "category"},
+                "k": 3,
+            }
+        ]
+    }
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(suite))
+    code, out, err = cli(
+        monkeypatch, capsys, "eval", "--model", str(tiny_model_dir), "--suite", str(tmp_path / "suite.yaml")
+    )
+    assert code == 0, err
+    accuracy = float(next(line for line in out.splitlines() if line.startswith("docs_knn_accuracy")).split("\t")[1])
+    assert 0.0 <= accuracy <= 1.0

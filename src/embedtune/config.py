@@ -106,6 +106,7 @@ class EvalSetConfig(DataSpec):
     min_roc_auc: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
     min_f1: float = Field(0.70, ge=0, le=1, description="adversarial: pass threshold")
     matryoshka_dims: list[int] | None = Field(None, description="also measure at these truncated embedding sizes")
+    index: Path | None = Field(None, description="knn: index documents from this file (path holds the queries)")
     queries: Path | None = Field(None, description="retrieval: queries file (id, text)")
     corpus: Path | None = Field(None, description="retrieval: corpus file (id, text[, title])")
 
@@ -339,7 +340,7 @@ def _resolve_spec(spec: DataSpec | None, base: Path) -> None:
 def _resolve_eval_set(eval_set: EvalSetConfig, base: Path) -> None:
     _resolve_spec(eval_set, base)
     _resolve_spec(eval_set.threshold_data, base)
-    for key in ("queries", "corpus"):
+    for key in ("queries", "corpus", "index"):
         value = getattr(eval_set, key)
         if value is not None and not value.is_absolute():
             setattr(eval_set, key, (base / value).resolve())

@@ -106,6 +106,11 @@ def _document_evaluator(config: EvalSetConfig, name: str):
     texts, labels = load_documents(
         config.path, config.columns.text1 or "text", config.columns.label or "category", config.format
     )
+    if config.task == "knn" and config.index is not None:
+        index_texts, index_labels = load_documents(
+            config.index, config.columns.text1 or "text", config.columns.label or "category", config.format
+        )
+        return KNNEvaluator(index_texts, index_labels, texts, labels, name=name, k=config.k, source=str(config.path))
     if config.task == "knn":
         return KNNEvaluator.from_documents(
             texts,
