@@ -100,3 +100,25 @@ def test_knn_eval_set_with_a_separate_index_file(monkeypatch, capsys, tmp_path, 
     assert code == 0, err
     accuracy = float(next(line for line in out.splitlines() if line.startswith("docs_knn_accuracy")).split("\t")[1])
     assert 0.0 <= accuracy <= 1.0
+
+
+def test_training_with_a_document_eval_set(tmp_path, tiny_model_dir):
+    from helpers import run_config
+
+    from embedtune.config import parse_config
+    from embedtune.pipeline import run_training
+
+    docs = write_documents(tmp_path)
+    raw = run_config(tmp_path, tiny_model_dir)
+    raw["data"]["eval"].append(
+        {
+            "name": "docs_knn",
+            "task": "knn",
+            "path": str(docs),
+            "k": 3,
+            "columns": {"text1": "text", "label": "category"},
+        }
+    )
+    result = run_training(parse_config(raw), tmp_path / "run")
+    assert set(result.metrics["final"]["docs_knn"]) == {"docs_knn_accuracy", "docs_knn_macro_f1"}
+    assert "docs_knn" in result.statistics

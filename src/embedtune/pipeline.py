@@ -135,7 +135,7 @@ def _load_data(config: RunConfig):
     retention, added = retention_eval_set(config.retention, config.data.eval)
     eval_configs = [*config.data.eval, retention] if added else list(config.data.eval)
     eval_sets = load_eval_sets(eval_configs, batch_size=config.eval_batch_size)
-    warn_data_issues(train, [eval_set.data for eval_set in eval_sets])
+    warn_data_issues(train, [eval_set.data for eval_set in eval_sets if eval_set.data is not None])
     _warn_about_settings(config)
     if config.training.metric_for_best_model and not config.data.eval:
         raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
