@@ -55,7 +55,7 @@ def train(
     run_config = load_config(config, set_ or [])
     output_dir = output or run_config.output_dir or Path("runs") / config.stem
     result = run_training(run_config, Path(output_dir), overwrite=overwrite, resume=resume)
-    _print_comparison(result.metrics["baseline"], result.metrics["final"], "baseline", "final")
+    _print_comparison(result.metrics["baseline"], result.metrics["final"], "baseline", "final", result.statistics)
     typer.echo(f"run written to {result.output_dir} in {result.seconds / 60:.1f} min")
 
 
