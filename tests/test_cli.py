@@ -79,7 +79,7 @@ def test_set_override_reaches_the_run(monkeypatch, capsys, tmp_path, tiny_model_
         "training.seed=3",
     )
     assert code == 0
-    roc_row = next(line for line in out.splitlines() if "toy_roc_auc" in line)
+    roc_row = next(line for line in out.splitlines() if line.startswith("toy ") and "toy_roc_auc" in line)
     assert "[" in roc_row and "]" in roc_row  # the delta's paired-bootstrap interval
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["training"]["max_steps"] == 2 and saved["training"]["seed"] == 3
