@@ -90,3 +90,40 @@ def run_config(
         # The forgetting guard has its own tests; elsewhere it would add STS-B dev from ../shared to every run.
         "retention": {"enabled": False},
     }
+
+
+def simulate_crash(run: Path, keep_checkpoints: int = 1) -> None:
+    """Leave ``run`` as a crash after its first ``keep_checkpoints`` checkpoints would: no later ones, no outputs."""
+    import shutil
+
+    checkpoints = sorted((run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    assert len(checkpoints) > keep_checkpoints, "the run saved too few checkpoints to simulate a crash"
+    for later in checkpoints[keep_checkpoints:]:
+        shutil.rmtree(later)
+    for name in ("model", "metrics.json", "statistics.json", "report.md", "report.html"):
+        path = run / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def assert_same_final_metrics(expected: dict, actual: dict, tolerance: float = 1e-6) -> None:
+    import pytest
+
+    for name, values in expected["final"].items():
+        for key, value in values.items():
+            assert actual["final"][name][key] == pytest.approx(value, abs=tolerance), key
+
+
+# Toy sentence pairs with a graded score and a 0/1 label, for evaluator tests.
+SENTENCES = [
+    ("a man is playing a song", "the man plays music", 0.9, 1),
+    ("the dog runs in the park", "a dog is running", 0.8, 1),
+    ("children read a story at school", "the kids are reading", 0.7, 1),
+    ("the woman is cooking food", "she makes dinner at home", 0.6, 1),
+    ("a car drives down the road", "the river is cold", 0.1, 0),
+    ("the cat sleeps on the bed", "men work in the city", 0.0, 0),
+    ("people walk by the sea", "write a number on the paper", 0.2, 0),
+    ("the tree is very old", "a girl sings a happy song", 0.1, 0),
+]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SENTENCES
 from scipy import stats
 from sklearn import metrics as skm
 
@@ -247,17 +248,6 @@ def test_resampled_f1_uses_fixed_out_of_fold_predictions(monkeypatch):
 
 
 # --- full path on a model ---------------------------------------------------------------------------------------
-
-SENTENCES = [
-    ("a man is playing a song", "the man plays music", 0.9, 1),
-    ("the dog runs in the park", "a dog is running", 0.8, 1),
-    ("children read a story at school", "the kids are reading", 0.7, 1),
-    ("the woman is cooking food", "she makes dinner at home", 0.6, 1),
-    ("a car drives down the road", "the river is cold", 0.1, 0),
-    ("the cat sleeps on the bed", "men work in the city", 0.0, 0),
-    ("people walk by the sea", "write a number on the paper", 0.2, 0),
-    ("the tree is very old", "a girl sings a happy song", 0.1, 0),
-]
 
 
 def test_full_path_on_tiny_model(tiny_model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import run_config
+from helpers import assert_same_final_metrics, run_config, simulate_crash
 
 from embedtune.config import CurriculumConfig, parse_config
 from embedtune.data.pairs import PairData
@@ -124,21 +124,11 @@ def test_restart_schedule_shows_in_the_logged_learning_rate(tmp_path, tiny_model
 
 
 def test_resume_mid_curriculum_matches_an_uninterrupted_run(tmp_path, tiny_model_dir):
-    import shutil
-
     raw = curriculum_run_config(tmp_path, tiny_model_dir, schedule="restart")
     raw["training"].update(save_total_limit=5)
     straight = run_training(parse_config(raw), tmp_path / "straight")
     run = tmp_path / "crashed"
     run_training(parse_config(raw), run)
-    checkpoints = sorted((run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    assert len(checkpoints) >= 2
-    for later in checkpoints[1:]:  # a crash after the first checkpoint, in phase 2
-        shutil.rmtree(later)
-    for name in ("model", "metrics.json"):
-        path = run / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    simulate_crash(run, keep_checkpoints=1)  # a crash after the first checkpoint, in phase 2
     resumed = run_training(parse_config(raw), run, resume=True)
-    for name, values in straight.metrics["final"].items():
-        for key, value in values.items():
-            assert resumed.metrics["final"][name][key] == pytest.approx(value, abs=1e-6), key
+    assert_same_final_metrics(straight.metrics, resumed.metrics)

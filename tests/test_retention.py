@@ -16,8 +16,10 @@ from embedtune.pipeline import run_training
 def retention_config(tmp_path, tiny_model_dir, **retention):
     raw = run_config(tmp_path, tiny_model_dir)
     sts = write_pairs(tmp_path / "general.tsv", n=24, seed=5, scored=True)
-    raw["retention"] = {"data": {"path": str(sts), "task": "sts", "columns": {"label": "label"},
-                                 "score_range": [0, 5]}, **retention}
+    raw["retention"] = {
+        "data": {"path": str(sts), "task": "sts", "columns": {"label": "label"}, "score_range": [0, 5]},
+        **retention,
+    }
     return raw
 
 

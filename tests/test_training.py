@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run_config
+from helpers import assert_same_final_metrics, run_config, simulate_crash
 
 from embedtune.config import parse_config
 from embedtune.pipeline import run_training
@@ -92,24 +92,15 @@ def test_loss_that_does_not_fit_the_data_is_rejected_before_writing(tmp_path, ti
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
-    import shutil
-
     raw = run_config(tmp_path, tiny_model_dir, {"name": "full"}, {"name": "cosent"}, True)
     raw["training"].update(save_best_model=False, save_total_limit=3)
     straight = run_training(parse_config(raw), tmp_path / "straight")
 
     run = tmp_path / "crashed"
     run_training(parse_config(raw), run)
-    # What a crash after step 3 leaves behind: the step-3 checkpoint, no final outputs.
-    shutil.rmtree(run / "checkpoints" / "checkpoint-6")
-    for name in ("model", "metrics.json", "report.md", "report.html"):
-        path = run / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    simulate_crash(run, keep_checkpoints=1)  # what a crash after step 3 leaves behind
     resumed = run_training(parse_config(raw), run, resume=True)
-
-    for name, values in straight.metrics["final"].items():
-        for key, value in values.items():
-            assert resumed.metrics["final"][name][key] == pytest.approx(value, abs=1e-6), key
+    assert_same_final_metrics(straight.metrics, resumed.metrics)
     steps = [
         row["step"]
         for row in map(json.loads, (run / "history.jsonl").read_text().splitlines())
