@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from embedtune.errors import UserError
-from embedtune.evaluation.base import ItemEvaluator
-from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
+from embedtune.evaluation.base import PairItemEvaluator
+from embedtune.evaluation.embed import check_pairs
 from embedtune.evaluation.metrics import cv_threshold_metrics
 from embedtune.evaluation.pair_classification import check_binary
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
 
 
-class AdversarialEvaluator(ItemEvaluator):
+class AdversarialEvaluator(PairItemEvaluator):
     """ROC-AUC, average precision and cross-validated F1/accuracy/precision/recall of hard pairs, and ``passed``.
 
     ``passed`` is 1.0 when ``roc_auc >= min_roc_auc`` and ``f1 >= min_f1``, else 0.0. The F1 threshold comes from
@@ -57,12 +57,8 @@ class AdversarialEvaluator(ItemEvaluator):
 
     @classmethod
     def from_pairs(cls, data: PairData, name: str = "adversarial", **kwargs: Any) -> AdversarialEvaluator:
-        if data.labels is None:
-            raise UserError(f"{data.source}: an adversarial set needs a 0/1 label for every pair, but it has none")
+        cls.require_labels(data, "an adversarial set needs a 0/1 label")
         return cls(data.texts1, data.texts2, data.labels, name=name, source=data.source, **kwargs)
-
-    def cosines(self, model: Any) -> np.ndarray:
-        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
     def compute(self, model: Any) -> dict[str, float]:
         """Unprefixed metrics, ``threshold`` (chosen on all pairs, information only) and ``passed``."""

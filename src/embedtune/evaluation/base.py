@@ -43,3 +43,25 @@ class ItemEvaluator(BaseEvaluator):
         if hasattr(model, "model_card_data"):
             self.store_metrics_in_model_card_data(model, metrics, epoch, steps)
         return metrics
+
+
+class PairItemEvaluator(ItemEvaluator):
+    """An item evaluator over (text1, text2) pairs: subclasses set ``texts1``, ``texts2`` and ``batch_size``."""
+
+    texts1: list[str]
+    texts2: list[str]
+    batch_size: int = 64
+
+    def cosines(self, model: Any) -> np.ndarray:
+        """Cosine similarity of every pair, in input order (each distinct text encoded once)."""
+        from embedtune.evaluation.embed import encode_pair_cosines
+
+        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
+
+    @staticmethod
+    def require_labels(data: Any, what: str) -> None:
+        """A one-line UserError naming the file when a pair set has no labels, e.g. what='a score'."""
+        if data is not None and data.labels is None:
+            from embedtune.errors import UserError
+
+            raise UserError(f"{data.source}: {what} for every pair, but it has none")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedtune.errors import UserError
-from embedtune.evaluation.base import ItemEvaluator
+from embedtune.evaluation.base import PairItemEvaluator
 from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
 from embedtune.evaluation.metrics import (
     average_precision_batched,
@@ -39,7 +39,7 @@ def check_binary(labels: Sequence[float], source: str, minimum: int) -> np.ndarr
     return values == 1
 
 
-class PairClassificationEvaluator(ItemEvaluator):
+class PairClassificationEvaluator(PairItemEvaluator):
     """ROC-AUC and average precision of cosines, plus F1/accuracy/precision/recall at an honestly chosen threshold.
 
     The threshold maximises F1 on ``threshold_pairs`` when given (never on the evaluated pairs); otherwise the
@@ -108,10 +108,6 @@ class PairClassificationEvaluator(ItemEvaluator):
             threshold_source=threshold_source,
             **kwargs,
         )
-
-    def cosines(self, model: Any) -> np.ndarray:
-        """Cosine similarity of every evaluated pair, in input order."""
-        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
     def item_scores(self, model: Any) -> dict[str, np.ndarray]:
         """``{"cosine", "label", "predicted", "threshold"}``, each ``(n,)`` in input order; see the class docstring."""

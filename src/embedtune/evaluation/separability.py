@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedtune.errors import UserError
-from embedtune.evaluation.base import ItemEvaluator
-from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
+from embedtune.evaluation.base import PairItemEvaluator
+from embedtune.evaluation.embed import check_pairs
 from embedtune.evaluation.pair_classification import check_binary
 
 if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
 
 
-class SeparabilityEvaluator(ItemEvaluator):
+class SeparabilityEvaluator(PairItemEvaluator):
     """``pos_mean``, ``neg_mean``, ``gap`` (pos - neg), ``cohens_d`` and histogram ``overlap``; primary ``gap``.
 
     Cohen's d divides the gap by the pooled standard deviation (ddof=1 per class); ``overlap`` is the sum over
@@ -52,13 +52,8 @@ class SeparabilityEvaluator(ItemEvaluator):
 
     @classmethod
     def from_pairs(cls, data: PairData, name: str = "separability", **kwargs: Any) -> SeparabilityEvaluator:
-        if data.labels is None:
-            raise UserError(f"{data.source}: a separability set needs a 0/1 label for every pair, but it has none")
+        cls.require_labels(data, "a separability set needs a 0/1 label")
         return cls(data.texts1, data.texts2, data.labels, name=name, source=data.source, **kwargs)
-
-    def cosines(self, model: Any) -> np.ndarray:
-        """Cosine similarity of every pair, in input order (the report draws the two histograms from these)."""
-        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
     def item_scores(self, model: Any) -> dict[str, np.ndarray]:
         return {"cosine": self.cosines(model), "label": self.labels.astype(np.float64)}

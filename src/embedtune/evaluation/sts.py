@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedtune.errors import UserError
-from embedtune.evaluation.base import ItemEvaluator
-from embedtune.evaluation.embed import check_pairs, encode_pair_cosines
+from embedtune.evaluation.base import PairItemEvaluator
+from embedtune.evaluation.embed import check_pairs
 from embedtune.evaluation.metrics import pearson_batched, spearman_batched
 
 if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
 
 
-class STSEvaluator(ItemEvaluator):
+class STSEvaluator(PairItemEvaluator):
     """Spearman and Pearson correlation of cosine(text1, text2) with gold scores; primary metric ``spearman``.
 
     Items are pairs: ``item_scores`` gives each pair's cosine and gold score, so a bootstrap resamples pairs.
@@ -41,13 +40,8 @@ class STSEvaluator(ItemEvaluator):
 
     @classmethod
     def from_pairs(cls, data: PairData, name: str = "sts", batch_size: int = 64) -> STSEvaluator:
-        if data.labels is None:
-            raise UserError(f"{data.source}: an STS evaluation set needs a score for every pair, but it has none")
+        cls.require_labels(data, "an STS evaluation set needs a score")
         return cls(data.texts1, data.texts2, data.labels, name=name, batch_size=batch_size, source=data.source)
-
-    def cosines(self, model: Any) -> np.ndarray:
-        """Cosine similarity of every pair, in input order."""
-        return encode_pair_cosines(model, [(self.texts1, self.texts2)], self.batch_size)[0]
 
     def item_scores(self, model: Any) -> dict[str, np.ndarray]:
         """``{"cosine": (n,), "gold": (n,)}`` in input order: everything the correlations need."""
