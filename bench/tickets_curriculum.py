@@ -44,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "tickets-curriculum-345-cosine.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument(
+        "--pairs-per-category", type=int, default=60, help="mined into the folder of the recipe's train file"
+    )
     args = parser.parse_args()
 
     from embedtune.config import load_config
@@ -53,12 +56,17 @@ def main() -> None:
 
     texts, labels = load_documents(TICKETS)
     write_mined(mine_category_pairs(texts, labels, MiningConfig(seed=0)), MINED, format="jsonl")
+    config = load_config(args.recipe, args.overrides)
+    train_folder = config.data.train.path.parent.resolve()
+    if train_folder != MINED.resolve():  # same seed, so the same document split as MINED
+        more = MiningConfig(seed=0, pairs_per_category=args.pairs_per_category)
+        write_mined(mine_category_pairs(texts, labels, more), train_folder, format="jsonl")
     accuracy, macro_f1 = svm_accuracy()
-    result = run_training(
-        load_config(args.recipe, args.overrides), ROOT / "bench" / "out" / args.recipe.stem, overwrite=True
-    )
+    result = run_training(config, ROOT / "bench" / "out" / args.recipe.stem, overwrite=True)
     recipe = args.recipe.relative_to(ROOT) if args.recipe.is_absolute() else args.recipe
     command = f"python bench/tickets_curriculum.py --recipe {recipe}" + "".join(f" --set {o}" for o in args.overrides)
+    if args.pairs_per_category != 60:
+        command += f" --pairs-per-category {args.pairs_per_category}"
     lines = [
         f"Command: `{command}` — wall time {result.seconds / 60:.1f} min on 2 CPU cores",
         "",

@@ -37,6 +37,27 @@ def test_mine_writes_phased_pairs_that_load_back(monkeypatch, capsys, tmp_path):
     assert_one_line_error(code, err, "eval_fraction")
 
 
+def test_mine_with_model_hard_negatives(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    docs = write_documents(tmp_path)
+    base = ["mine", str(docs), "--pairs-per-category", "3"]
+    code, _, err = cli(monkeypatch, capsys, *base, "-o", str(tmp_path / "tfidf"))
+    assert code == 0, err
+    extra = ["--hard-negatives", "model", "--model", str(tiny_model_dir)]
+    code, out, err = cli(monkeypatch, capsys, *base, "-o", str(tmp_path / "model"), *extra)
+    assert code == 0 and "nearest wrong-category document" in out, err
+    spec = {"columns": Columns(label="label", phase="phase")}
+    tfidf = load_pairs(DataSpec(path=tmp_path / "tfidf" / "train.jsonl", **spec))
+    model = load_pairs(DataSpec(path=tmp_path / "model" / "train.jsonl", **spec))
+    changed = [
+        k for k in range(len(tfidf)) if (tfidf.texts1[k], tfidf.texts2[k]) != (model.texts1[k], model.texts2[k])
+    ]
+    assert changed and all(tfidf.phases[k] == "3" and tfidf.labels[k] == 0.0 for k in changed)
+    summary = json.loads((tmp_path / "model" / "summary.json").read_text())
+    assert summary["hard_negatives"]["model"] == str(tiny_model_dir)
+    code, _, err = cli(monkeypatch, capsys, *base, "-o", str(tmp_path / "x"), "--hard-negatives", "bm25")
+    assert_one_line_error(code, err, "--hard-negatives")
+
+
 def test_hard_negatives_adds_a_negative_column(monkeypatch, capsys, tmp_path, tiny_model_dir):
     pairs = write_pairs(tmp_path / "pairs.tsv", n=24, scored=False)
     out = tmp_path / "triplets.tsv"

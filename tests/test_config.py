@@ -84,6 +84,8 @@ def test_overrides_are_typed_and_validated(tmp_path):
 def test_relative_data_paths_resolve_from_the_config_file(tmp_path):
     config = load_config(write_yaml(tmp_path, MINIMAL))
     assert config.data.train.path == (tmp_path / "train.tsv").resolve()
+    with_rehearsal = load_config(write_yaml(tmp_path, MINIMAL), ["data.rehearsal={data: {path: general.tsv}}"])
+    assert with_rehearsal.data.rehearsal.data.path == (tmp_path / "general.tsv").resolve()
 
 
 def test_broken_yaml_names_file_and_line(tmp_path):

@@ -248,6 +248,14 @@ def test_loss_components_are_the_other_numeric_train_keys():
     assert [title for title, _ in plots.loss_figures(records)] == ["Training loss"]
     records[0]["cosent"] = 0.5
     assert [title for title, _ in plots.loss_figures(records)] == ["Training loss", "Loss components"]
+    records[0].update(cosent_raw=0.25, cosent_weight=2.0, cosent_share=1.0, phase="3")
+    assert [title for title, _ in plots.loss_figures(records)] == [
+        "Training loss",
+        "Loss components",
+        "Loss components, raw",
+        "Component weights",
+        "Component shares of the total",
+    ]
 
 
 def test_eval_metrics_are_grouped_by_eval_set():

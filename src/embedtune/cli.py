@@ -181,19 +181,29 @@ def mine(
     eval_fraction: Annotated[float, typer.Option(help="documents held out (stratified) before pairing")] = 0.2,
     seed: Annotated[int, typer.Option(help="seed of the split and the sampling")] = 0,
     out_format: Annotated[str, typer.Option("--format", help="jsonl or tsv")] = "jsonl",
+    hard_negatives: Annotated[
+        str, typer.Option(help="phase-3 negatives: tfidf (cosine band) or model (nearest wrong-category document)")
+    ] = "tfidf",
+    model: Annotated[str, typer.Option(help="model ranking the hard negatives (--hard-negatives model)")] = "default",
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
     """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first)."""
     from embedtune.data.documents import load_documents
     from embedtune.data.mining import MiningConfig, format_summary, mine_category_pairs, write_mined
+    from embedtune.data.model_negatives import with_model_hard_negatives
+    from embedtune.modeling.load import load_model
 
     if out_format not in ("jsonl", "tsv"):
         raise UserError(f"--format: expected jsonl or tsv, got '{out_format}'")
+    if hard_negatives not in ("tfidf", "model"):
+        raise UserError(f"--hard-negatives: expected tfidf or model, got '{hard_negatives}'")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out}: output folder is not empty; pass --overwrite to replace its files")
     config = _validated(MiningConfig, pairs_per_category=pairs_per_category, eval_fraction=eval_fraction, seed=seed)
     texts, labels = load_documents(documents, text_column, label_column)
     mined = mine_category_pairs(texts, labels, config)
+    if hard_negatives == "model":
+        mined = with_model_hard_negatives(mined, load_model(_model_of(model)), model, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     paths = write_mined(mined, out, format=out_format)
     typer.echo(format_summary(mined.summary))

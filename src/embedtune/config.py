@@ -54,12 +54,48 @@ class StrategyConfig(StrictModel):
         return self
 
 
+class WeightSchedule(StrictModel):
+    """How a composite component's weight moves during training.
+
+    constant: ``weight`` throughout; step: ``weight`` until ``start``, then ``to``; linear: ``weight`` until
+    ``start``, then straight to ``to`` at ``end``, then ``to``. ``start``/``end`` count epochs (fractions allowed)
+    or optimizer steps, per ``unit``. Epochs 1-10 at one weight, then another, is ``{kind: step, start: 10}``.
+    """
+
+    kind: Literal["constant", "step", "linear"] = Field("constant", description="constant, step or linear")
+    to: float | None = Field(None, ge=0, description="step / linear: the weight after the change")
+    start: float = Field(0.0, ge=0, description="step / linear: epoch or step where the change begins")
+    end: float | None = Field(None, description="linear: epoch or step where ``to`` is reached")
+    unit: Literal["epoch", "step"] = Field("epoch", description="what start and end count")
+
+    @model_validator(mode="after")
+    def _check(self) -> WeightSchedule:
+        if self.kind != "constant" and self.to is None:
+            raise ValueError(f"a {self.kind} schedule needs 'to' (the weight after the change)")
+        if self.kind == "linear" and (self.end is None or self.end <= self.start):
+            raise ValueError("a linear schedule needs end > start")
+        if self.kind != "linear" and self.end is not None:
+            raise ValueError("'end' belongs to linear schedules only")
+        return self
+
+
+class ComponentConfig(StrictModel):
+    """One named part of a composite objective: a loss, its weight and how the weight changes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="lowercase name used in history.jsonl and the report")
+    loss: LossConfig = Field(description="the component's loss (any loss but composite, cached_mnrl, matryoshka)")
+    weight: float = Field(1.0, ge=0, description="initial weight")
+    schedule: WeightSchedule = Field(default_factory=WeightSchedule, description="how the weight changes")
+
+
+REGULARIZERS = ("isotropy", "variance")
+LossName = Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive", "composite", "isotropy", "variance"]
+
+
 class LossConfig(StrictModel):
     """The training objective; see ``embedtune losses`` for the data each one needs."""
 
-    name: Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive"] = Field(
-        "mnrl", description="see `embedtune losses` for the data each needs"
-    )
+    name: LossName = Field("mnrl", description="see `embedtune losses` for the data each needs")
     scale: float = Field(20.0, gt=0, description="similarity scale of mnrl / cached_mnrl / cosent")
     margin: float = Field(0.5, ge=0, description="negative-pair margin of the contrastive loss")
     mini_batch_size: int = Field(32, ge=1, description="cached_mnrl: texts per forward pass (memory, not results)")
@@ -67,6 +103,16 @@ class LossConfig(StrictModel):
         None, description="train at these truncated sizes too, e.g. [384, 256, 128, 64]"
     )
     matryoshka_weights: list[float] | None = Field(None, description="weight of each matryoshka dim (default 1 each)")
+    target_std: float = Field(
+        0.05, gt=0, description="variance: per-dimension std of unit embeddings below which the hinge acts"
+    )
+    components: list[ComponentConfig] | None = Field(
+        None, description="composite: the weighted parts; the total is the weighted sum"
+    )
+    balance_share: float = Field(
+        0.6, gt=0, le=1, description="composite: warn when one component exceeds this share of the total"
+    )
+    balance_window: int = Field(50, ge=1, description="composite: optimizer steps the share is averaged over")
 
     @model_validator(mode="after")
     def _check_matryoshka(self) -> LossConfig:
@@ -76,6 +122,30 @@ class LossConfig(StrictModel):
         if weights is not None and (dims is None or len(weights) != len(dims)):
             raise ValueError("matryoshka_weights needs matryoshka_dims of the same length")
         return self
+
+    @model_validator(mode="after")
+    def _check_components(self) -> LossConfig:
+        if self.name != "composite":
+            if self.components is not None:
+                raise ValueError(f"components belong to loss name composite, not {self.name}")
+            return self
+        if not self.components:
+            raise ValueError("a composite loss needs at least one component")
+        names = [c.name for c in self.components]
+        if len(set(names)) != len(names):
+            raise ValueError(f"component names must be unique, got {names}")
+        for component in self.components:
+            if component.loss.name in ("composite", "cached_mnrl") or component.loss.matryoshka_dims:
+                raise ValueError(
+                    f"component '{component.name}': {component.loss.name} cannot be a component "
+                    "(components share one forward pass; composite, cached_mnrl and matryoshka run their own)"
+                )
+        if self.matryoshka_dims:
+            raise ValueError("matryoshka_dims cannot wrap a composite loss")
+        return self
+
+
+ComponentConfig.model_rebuild()
 
 
 EvalTask = Literal[
@@ -117,8 +187,19 @@ class EvalSetConfig(DataSpec):
         return self
 
 
+class RehearsalConfig(StrictModel):
+    """General-domain pairs replayed during domain training, a guard against forgetting (experience replay)."""
+
+    data: DataSpec = Field(description="general pairs with the same columns as data.train (e.g. STS-B train)")
+    ratio: float = Field(
+        0.5, gt=0, description="rehearsal pairs added per training pair (per phase with a curriculum)"
+    )
+    seed: int = Field(0, description="seeds which rehearsal pairs are drawn")
+
+
 class DataConfig(StrictModel):
     train: DataSpec = Field(description="the training pairs")
+    rehearsal: RehearsalConfig | None = Field(None, description="general pairs mixed into training (anti-forgetting)")
     eval: list[EvalSetConfig] = Field(default_factory=list, description="evaluated before and after training")
     suite: Path | None = Field(None, description="a suite YAML whose evaluators are added after eval")
 
@@ -221,6 +302,14 @@ class RunConfig(StrictModel):
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig, description="confidence intervals")
     output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
     eval_batch_size: int = Field(64, ge=1, description="texts per encode call when evaluating")
+
+    @model_validator(mode="after")
+    def _regularizer_not_alone(self) -> RunConfig:
+        if self.loss.name in REGULARIZERS:
+            raise ValueError(
+                f"loss.name: {self.loss.name} is a regularizer; use it as a component of loss name composite"
+            )
+        return self
 
 
 def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
@@ -347,7 +436,8 @@ def _resolve_eval_set(eval_set: EvalSetConfig, base: Path) -> None:
 
 
 def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
-    for spec in (config.data.train, config.retention.data):
+    rehearsal = config.data.rehearsal.data if config.data.rehearsal is not None else None
+    for spec in (config.data.train, config.retention.data, rehearsal):
         _resolve_spec(spec, base)
     for eval_set in config.data.eval:
         _resolve_eval_set(eval_set, base)

@@ -25,3 +25,16 @@ class ForgettingError(Exception):
     """The tuned model lost more general semantics than allowed (retention.fail_on_forgetting); the run is kept."""
 
     exit_code = 3
+
+
+class NonFiniteLossError(Exception):
+    """A loss (or a named component of it) became NaN or infinite; training stops at the last good checkpoint."""
+
+    exit_code = 4
+
+    def __init__(self, component: str, step: int, value: float) -> None:
+        super().__init__(
+            f"loss component '{component}' is {value} at step {step}; training stopped (the last checkpoint is kept). "
+            "Try a lower training.lr, training.max_grad_norm, or check the data for extreme scores"
+        )
+        self.component, self.step, self.value = component, step, value

@@ -17,6 +17,7 @@ from transformers import set_seed
 from embedtune.config import RunConfig, dump_config
 from embedtune.data.checks import warn_data_issues
 from embedtune.data.readers import load_pairs
+from embedtune.data.rehearsal import mix_rehearsal
 from embedtune.errors import ConfigError, ForgettingError
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
@@ -24,7 +25,9 @@ from embedtune.evaluation.retention import RetentionCheck, check_retention, rete
 from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
 from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
-from embedtune.objectives import build_loss, get_loss_spec, prepare_training_data
+from embedtune.objectives import build_loss, prepare_training_data
+from embedtune.objectives.build import uses_in_batch_negatives
+from embedtune.objectives.composite import CompositeLoss
 from embedtune.rundir import (
     check_run_dir,
     prepare_run_dir,
@@ -34,6 +37,7 @@ from embedtune.rundir import (
     write_text_atomic,
 )
 from embedtune.training import HistoryCallback, read_history, training_arguments
+from embedtune.training.composite_monitor import CompositeMonitor
 from embedtune.training.curriculum import (
     CurriculumPlan,
     curriculum_trainer_class,
@@ -79,7 +83,7 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
     set_state(output_dir, "running")
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
     try:
-        _train(config, output_dir, prepared, resume)
+        balance_warnings = _train(config, output_dir, prepared, resume)
         _save_model(config, prepared.model, output_dir)
         final = measure(prepared.eval_sets, prepared.model)
         _log_metrics("final", final.metrics)
@@ -89,6 +93,7 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
         write_json_atomic(output_dir / "statistics.json", statistics)
         retention = _retention(config, metrics, prepared.retention_name)
         flags = [retention.message()] if retention is not None and retention.forgot else []
+        flags += balance_warnings
         outcome = {"metrics": metrics, "statistics": statistics, "flags": flags}
         _write_reports(config, output_dir, prepared, final, outcome, time.time() - started)
     except BaseException as error:
@@ -135,7 +140,10 @@ def _load_data(config: RunConfig):
     retention, added = retention_eval_set(config.retention, config.data.eval)
     eval_configs = [*config.data.eval, retention] if added else list(config.data.eval)
     eval_sets = load_eval_sets(eval_configs, batch_size=config.eval_batch_size)
-    warn_data_issues(train, [eval_set.data for eval_set in eval_sets if eval_set.data is not None])
+    eval_data = [eval_set.data for eval_set in eval_sets if eval_set.data is not None]
+    warn_data_issues(train, eval_data)
+    if config.data.rehearsal is not None:
+        train = _with_rehearsal(train, config, eval_data)
     _warn_about_settings(config)
     if config.training.metric_for_best_model and not config.data.eval:
         raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
@@ -143,7 +151,15 @@ def _load_data(config: RunConfig):
     return train, eval_sets, retention_name
 
 
-def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> None:
+def _with_rehearsal(train, config: RunConfig, eval_data: list):
+    settings = config.data.rehearsal
+    rehearsal = prepare_training_data(load_pairs(settings.data), config.loss)
+    warn_data_issues(rehearsal, eval_data)
+    return mix_rehearsal(train, rehearsal, settings.ratio, settings.seed)
+
+
+def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> list[str]:
+    """Train in place; returns the composite balance warnings (none for a single loss)."""
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback
 
@@ -155,7 +171,11 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     trainer_class, phase_at_step = SentenceTransformerTrainer, None
     if prepared.curriculum is not None:
         trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, dataset, args)
-    callbacks = [HistoryCallback(output_dir / "history.jsonl", phase_at_step)]
+    monitor = None
+    if isinstance(loss, CompositeLoss):
+        monitor = CompositeMonitor(loss, config.loss.balance_share, config.loss.balance_window)
+    extra = monitor.record_fields if monitor is not None else None
+    callbacks = [*([monitor] if monitor else []), HistoryCallback(output_dir / "history.jsonl", phase_at_step, extra)]
     if settings.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     _reset_history(output_dir / "history.jsonl", resume)
@@ -168,6 +188,7 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
         callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
+    return monitor.warnings if monitor is not None else []
 
 
 def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
@@ -220,13 +241,12 @@ def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) ->
 
 
 def _warn_about_settings(config: RunConfig) -> None:
-    spec = get_loss_spec(config.loss.name)
-    if spec.in_batch_negatives and config.training.gradient_accumulation_steps > 1:
+    if uses_in_batch_negatives(config.loss) and config.training.gradient_accumulation_steps > 1:
         logger.warning(
             "gradient_accumulation_steps=%d does not add in-batch negatives to %s (each anchor still sees %d); "
             "use loss.name: cached_mnrl with a larger batch_size instead",
             config.training.gradient_accumulation_steps,
-            spec.name,
+            config.loss.name,
             config.training.batch_size - 1,
         )
 
@@ -234,7 +254,7 @@ def _warn_about_settings(config: RunConfig) -> None:
 def _no_duplicates(config: RunConfig) -> bool:
     if config.training.no_duplicates is not None:
         return config.training.no_duplicates
-    return get_loss_spec(config.loss.name).in_batch_negatives
+    return uses_in_batch_negatives(config.loss)
 
 
 def _save_model(config: RunConfig, model, output_dir: Path) -> None:

@@ -575,4 +575,12 @@ def format_summary(summary: dict) -> str:
             f"  {c[:23]:<24}{counts['train_documents']:>11}{counts['eval_documents']:>10}"
             f"{tr['positive']:>9}{tr['negative']:>9}{ev['positive']:>8}{ev['negative']:>8}"
         )
+    if "hard_negatives" in summary:
+        hard = summary["hard_negatives"]
+        cos = hard["model_cosine"]
+        lines.append(
+            f"phase {hard['phase']} negatives: the {hard['pairs']} TF-IDF pairs above were replaced by each anchor's "
+            f"nearest wrong-category document under {hard['model'] or 'the model'} "
+            f"(model cosine min {cos['min']:.3f}, mean {cos['mean']:.3f}, max {cos['max']:.3f})"
+        )
     return "\n".join(lines)

@@ -109,19 +109,35 @@ def loss_figures(history: list[dict]) -> list[tuple[str, bytes]]:
         _style(axes, "Training loss", "step", "loss")
         axes.legend(fontsize=8, frameon=False)
         figures.append(("Training loss", _png(figure)))
-    components = _series(train, NOT_COMPONENTS)
-    if components:
-        figures.append(("Loss components", _components_png(components)))
+    series = _series(train, NOT_COMPONENTS)
+    for title, suffix, ylabel in COMPONENT_VIEWS:
+        view = {key.removesuffix(suffix): v for key, v in series.items() if _view_of(key) == suffix}
+        if view:
+            figures.append((title, _components_png(view, title, ylabel, log=suffix in ("", "_raw"))))
     return figures
 
 
-def _components_png(components: Series) -> bytes:
+#: A composite objective logs each component weighted (its name), raw, with its weight and its share of the total.
+COMPONENT_VIEWS = (
+    ("Loss components", "", "weighted loss"),
+    ("Loss components, raw", "_raw", "loss"),
+    ("Component weights", "_weight", "weight"),
+    ("Component shares of the total", "_share", "share"),
+)
+
+
+def _view_of(key: str) -> str:
+    return next((suffix for _, suffix, _ in COMPONENT_VIEWS[1:] if key.endswith(suffix)), "")
+
+
+def _components_png(components: Series, title: str, ylabel: str, log: bool) -> bytes:
     figure = _figure()
     axes = figure.add_subplot()
     for name, (steps, values) in components.items():
         _plot_noisy(axes, steps, values, label=name)
-    _log_if_wide(axes, components)
-    _style(axes, "Loss components", "step", "loss")
+    if log:
+        _log_if_wide(axes, components)
+    _style(axes, title, "step", ylabel)
     _legend(axes, len(components))
     return _png(figure)
 

@@ -21,19 +21,35 @@ def data_kind(data: PairData) -> str:
     return data.kind
 
 
+def leaf_losses(config: LossConfig) -> list[LossConfig]:
+    """The losses that see the data: the components of a composite, else the loss itself."""
+    return [component.loss for component in config.components] if config.name == "composite" else [config]
+
+
+def uses_in_batch_negatives(config: LossConfig) -> bool:
+    return any(get_loss_spec(leaf.name).in_batch_negatives for leaf in leaf_losses(config))
+
+
 def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
-    """Check the data fits the loss; in-batch-negative losses train on the positive rows of binary data."""
-    spec = get_loss_spec(config.name)
+    """Check the data fits the loss (every component of a composite); in-batch-negative losses train on the
+    positive rows of binary data, so they cannot share it with a component that needs the labels."""
     kind = data_kind(data)
-    fits = kind in spec.accepts or (kind == "binary" and "scored" in spec.accepts)
-    if not fits:
-        raise ConfigError(
-            f"loss '{spec.name}' needs {' or '.join(spec.accepts)} data but {data.source} holds {kind} rows; "
-            "set data.train.columns (label/negative) or pick another loss"
-        )
-    if kind == "binary" and spec.in_batch_negatives:
+    for leaf in leaf_losses(config):
+        spec = get_loss_spec(leaf.name)
+        if not (kind in spec.accepts or (kind == "binary" and "scored" in spec.accepts)):
+            raise ConfigError(
+                f"loss '{spec.name}' needs {' or '.join(spec.accepts)} data but {data.source} holds {kind} rows; "
+                "set data.train.columns (label/negative) or pick another loss"
+            )
+    if kind == "binary" and uses_in_batch_negatives(config):
+        needs_labels = [leaf.name for leaf in leaf_losses(config) if "pairs" not in get_loss_spec(leaf.name).accepts]
+        if needs_labels:
+            raise ConfigError(
+                f"loss components {needs_labels} need the 0/1 labels of {data.source}, but an in-batch-negative "
+                "component trains on its label-1 rows only; train them on separate data"
+            )
         positives = [i for i, label in enumerate(data.labels) if label == 1.0]
-        logger.info("%s: %s keeps the %d label-1 pairs of %d", data.source, spec.name, len(positives), len(data))
+        logger.info("%s: %s keeps the %d label-1 pairs of %d", data.source, config.name, len(positives), len(data))
         kept = data.subset(positives)
         kept.labels = None
         return kept
@@ -42,6 +58,8 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
 
 def build_loss(model, config: LossConfig) -> nn.Module:
     """The configured loss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is set (capped at the model's size)."""
+    if config.name == "composite":
+        return _build_composite(model, config)
     loss = get_loss_spec(config.name).build(model, config)
     if config.matryoshka_dims is None:
         return loss
@@ -56,3 +74,14 @@ def build_loss(model, config: LossConfig) -> nn.Module:
         logger.warning("loss.matryoshka_dims capped at the model's size %d: %s", width, sorted(by_dim, reverse=True))
     dims = sorted(by_dim, reverse=True)
     return MatryoshkaLoss(model, loss, matryoshka_dims=dims, matryoshka_weights=[by_dim[d] for d in dims])
+
+
+def _build_composite(model, config: LossConfig) -> nn.Module:
+    from embedtune.objectives.composite import CompositeLoss
+
+    parts = {c.name: get_loss_spec(c.loss.name).build(model, c.loss) for c in config.components}
+    for name, part in parts.items():
+        if not hasattr(part, "compute_loss_from_embeddings"):
+            raise ConfigError(f"loss component '{name}': {type(part).__name__} cannot share a forward pass")
+    weights = {c.name: c.weight for c in config.components}
+    return CompositeLoss(model, parts, weights, {c.name: c.schedule for c in config.components})

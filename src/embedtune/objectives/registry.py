@@ -92,3 +92,43 @@ register_loss(
         "Contrastive with margin on 0/1 labelled pairs: pull positives together, push negatives beyond the margin.",
     )
 )
+
+ANY_DATA = ("pairs", "triplets", "scored", "binary")
+
+
+def _regularizer(name: str):
+    def build(model, c: LossConfig) -> nn.Module:
+        from embedtune.objectives.regularizers import IsotropyLoss, VarianceLoss
+
+        return IsotropyLoss(model) if name == "isotropy" else VarianceLoss(model, target_std=c.target_std)
+
+    return build
+
+
+register_loss(
+    LossSpec(
+        "isotropy",
+        _regularizer("isotropy"),
+        ANY_DATA,
+        False,
+        "Regularizer (composite only): |mean|^2 + d |C/tr C - I/d|^2 of unit embeddings; 0 when isotropic.",
+    )
+)
+register_loss(
+    LossSpec(
+        "variance",
+        _regularizer("variance"),
+        ANY_DATA,
+        False,
+        "Regularizer (composite only): hinge on the per-dimension std of unit embeddings below target_std.",
+    )
+)
+register_loss(
+    LossSpec(
+        "composite",
+        lambda model, c: None,  # built by objectives.build from its components
+        ANY_DATA,
+        False,
+        "Weighted sum of named components (loss.components), weights constant / step / linear over training.",
+    )
+)

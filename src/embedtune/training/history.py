@@ -18,9 +18,10 @@ class HistoryCallback(TrainerCallback):
     Evaluations are logged as ``{"kind": "eval", "step", "epoch", <metric>...}``. Only the main process writes.
     """
 
-    def __init__(self, path: Path, phase_at_step=None) -> None:
+    def __init__(self, path: Path, phase_at_step=None, extra_fields=None) -> None:
         self.path = Path(path)
         self.phase_at_step = phase_at_step  # curriculum runs: step -> phase name, recorded on train records
+        self.extra_fields = extra_fields  # composite losses: () -> raw value, weight and share of each component
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -36,6 +37,8 @@ class HistoryCallback(TrainerCallback):
             record["kind"] = "summary"
         if self.phase_at_step is not None and record["kind"] == "train":
             record["phase"] = self.phase_at_step(state.global_step)
+        if self.extra_fields is not None and record["kind"] == "train":
+            record.update(self.extra_fields())
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
