@@ -20,7 +20,7 @@ RESULT_SECTIONS = [
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
     ("quality", "Untuned models on every set in ../shared/data (`embedtune bench quality`)"),
     ("bootstrap_speed", "Paired bootstrap speed (`python bench/bootstrap_speed.py`)"),
-    ("tickets-curriculum-345-cosine", "IT tickets, preliminary (shortened 1-1-2 curriculum): full fine-tuning + cosine"),
+    ("tickets-curriculum-345-cosine", "IT tickets: 3-4-5 curriculum, full fine-tuning + cosine, no rehearsal"),
     ("tickets-curriculum-444-mnrl-lora", "IT tickets, preliminary: LoRA + MNRL, 4-4-4"),
     ("tickets-curriculum-2310-cosine-lora", "IT tickets, preliminary (shortened 1-1-2, restart): LoRA + cosine"),
 ]

@@ -44,8 +44,9 @@ def tiny_vocab() -> list[str]:
     return list(dict.fromkeys(tokens))
 
 
-def build_tiny_model(directory: Path) -> Path:
-    """Build a 2-layer 32-dim BERT with mean pooling and normalisation, save it, return the SentenceTransformer dir."""
+def build_tiny_model(directory: Path, hidden_size: int = 32, layers: int = 2, seed: int = 0) -> Path:
+    """Build a small BERT (default 2 layers, 32 dims) with mean pooling and normalisation, save it, return the
+    SentenceTransformer dir."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -61,13 +62,13 @@ def build_tiny_model(directory: Path) -> Path:
     assert len(tokenizer) == len(vocab), "tiny tokenizer did not pick up the vocabulary"
     config = BertConfig(
         vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
         num_attention_heads=2,
-        intermediate_size=64,
+        intermediate_size=2 * hidden_size,
         max_position_embeddings=128,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     hf_dir = directory / "hf"
     BertModel(config).save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
@@ -83,6 +84,12 @@ def build_tiny_model(directory: Path) -> Path:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a saved tiny SentenceTransformer (built once per session). Load it, do not modify it in place."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A different tiny BERT to distil from: 4 layers, 48 dims, other weights, the same vocabulary."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_teacher"), hidden_size=48, layers=4, seed=1)
 
 
 @pytest.fixture

@@ -89,7 +89,19 @@ class ComponentConfig(StrictModel):
 
 
 REGULARIZERS = ("isotropy", "variance")
-LossName = Literal["cosine", "cosent", "mnrl", "cached_mnrl", "contrastive", "composite", "isotropy", "variance"]
+LossName = Literal[
+    "cosine",
+    "cosent",
+    "mnrl",
+    "cached_mnrl",
+    "contrastive",
+    "composite",
+    "isotropy",
+    "variance",
+    "score_distill",
+    "feature_distill",
+]
+DISTILLATION = ("score_distill", "feature_distill")
 
 
 class LossConfig(StrictModel):
@@ -106,6 +118,17 @@ class LossConfig(StrictModel):
     target_std: float = Field(
         0.05, gt=0, description="variance: per-dimension std of unit embeddings below which the hinge acts"
     )
+    teacher: str | None = Field(
+        None, description="score_distill / feature_distill: local SentenceTransformer folder of the teacher"
+    )
+    layer_map: dict[int, int] | Literal["uniform"] | None = Field(
+        None,
+        description="feature_distill: student layer -> teacher layer of mean-pooled hidden states to align "
+        "(uniform: every student layer to its proportional teacher layer); none: sentence embeddings only",
+    )
+    gold_blend: float = Field(
+        0.0, ge=0, le=1, description="score_distill: target = (1 - b) teacher cosine + b gold score"
+    )
     components: list[ComponentConfig] | None = Field(
         None, description="composite: the weighted parts; the total is the weighted sum"
     )
@@ -121,6 +144,12 @@ class LossConfig(StrictModel):
             raise ValueError("matryoshka_dims must be a non-empty list of positive sizes")
         if weights is not None and (dims is None or len(weights) != len(dims)):
             raise ValueError("matryoshka_weights needs matryoshka_dims of the same length")
+        return self
+
+    @model_validator(mode="after")
+    def _check_teacher(self) -> LossConfig:
+        if self.name in DISTILLATION and not self.teacher:
+            raise ValueError(f"{self.name} needs teacher: a local SentenceTransformer folder")
         return self
 
     @model_validator(mode="after")
@@ -446,4 +475,8 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     model_path = base / config.model.name
     if config.model.name != DEFAULT_MODEL and not Path(config.model.name).is_absolute() and model_path.exists():
         config.model.name = str(model_path.resolve())
+    leaves = [c.loss for c in config.loss.components] if config.loss.components else [config.loss]
+    for leaf in leaves:
+        if leaf.teacher and not Path(leaf.teacher).is_absolute() and (base / leaf.teacher).exists():
+            leaf.teacher = str((base / leaf.teacher).resolve())
     return config

@@ -165,7 +165,7 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
 
     model, best_metric, settings = prepared.model, prepared.best_metric, config.training
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
-    loss = build_loss(model, config.loss)
+    loss = build_loss(model, config.loss, texts=prepared.train_data.texts())
     dataset = prepared.train_data.to_dataset()
     args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
     trainer_class, phase_at_step = SentenceTransformerTrainer, None

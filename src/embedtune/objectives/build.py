@@ -56,11 +56,15 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
     return data
 
 
-def build_loss(model, config: LossConfig) -> nn.Module:
-    """The configured loss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is set (capped at the model's size)."""
+def build_loss(model, config: LossConfig, texts: list[str] | None = None) -> nn.Module:
+    """The configured loss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is set (capped at the model's size).
+
+    Distillation losses need every training text up front: the teacher runs once per distinct text, here.
+    """
+    caches = _teacher_caches(model, config, texts or [])
     if config.name == "composite":
-        return _build_composite(model, config)
-    loss = get_loss_spec(config.name).build(model, config)
+        return _build_composite(model, config, caches)
+    loss = _build_leaf(model, config, caches)
     if config.matryoshka_dims is None:
         return loss
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
@@ -76,12 +80,63 @@ def build_loss(model, config: LossConfig) -> nn.Module:
     return MatryoshkaLoss(model, loss, matryoshka_dims=dims, matryoshka_weights=[by_dim[d] for d in dims])
 
 
-def _build_composite(model, config: LossConfig) -> nn.Module:
+def _build_leaf(model, config: LossConfig, caches: dict) -> nn.Module:
+    from embedtune.objectives.distillation import FeatureDistillLoss, ScoreDistillLoss, uniform_layer_map
+
+    if config.name == "score_distill":
+        return ScoreDistillLoss(model, caches[config.teacher], gold_blend=config.gold_blend)
+    if config.name == "feature_distill":
+        cache = caches[config.teacher]
+        return FeatureDistillLoss(model, cache, _layer_map(model, config, cache, uniform_layer_map))
+    return get_loss_spec(config.name).build(model, config)
+
+
+def _layer_map(model, config: LossConfig, cache, uniform) -> dict[int, int]:
+    if config.layer_map is None:
+        return {}
+    if config.layer_map == "uniform":
+        from embedtune.objectives.teacher import transformer_config
+
+        return uniform(transformer_config(model).num_hidden_layers, cache.num_layers)
+    return dict(config.layer_map)
+
+
+def _teacher_layers(model, config: LossConfig, teacher) -> set[int]:
+    from embedtune.objectives.teacher import transformer_config
+
+    if config.layer_map is None:
+        return set()
+    if config.layer_map == "uniform":
+        from embedtune.objectives.distillation import uniform_layer_map
+
+        student, teach = transformer_config(model), transformer_config(teacher)
+        return set(uniform_layer_map(student.num_hidden_layers, teach.num_hidden_layers).values())
+    return set(config.layer_map.values())
+
+
+def _teacher_caches(model, config: LossConfig, texts: list[str]) -> dict:
+    """One cache per teacher, holding the union of the layers its components align."""
+    from embedtune.modeling.load import load_model
+    from embedtune.objectives.teacher import TeacherCache
+
+    leaves = [
+        leaf for leaf in leaf_losses(config) if leaf.teacher and leaf.name in ("score_distill", "feature_distill")
+    ]
+    caches = {}
+    for path in dict.fromkeys(leaf.teacher for leaf in leaves):
+        teacher = load_model(path, model.max_seq_length)
+        layers = set().union(*(_teacher_layers(model, leaf, teacher) for leaf in leaves if leaf.teacher == path))
+        caches[path] = TeacherCache.build(teacher, model, texts, layers)
+        del teacher  # its outputs are cached; the weights are not needed during training
+    return caches
+
+
+def _build_composite(model, config: LossConfig, caches: dict) -> nn.Module:
     from embedtune.objectives.composite import CompositeLoss
 
-    parts = {c.name: get_loss_spec(c.loss.name).build(model, c.loss) for c in config.components}
+    parts = {c.name: _build_leaf(model, c.loss, caches) for c in config.components}
     for name, part in parts.items():
-        if not hasattr(part, "compute_loss_from_embeddings"):
+        if not hasattr(part, "compute_loss_from_embeddings") and not hasattr(part, "compute_loss_from_forward"):
             raise ConfigError(f"loss component '{name}': {type(part).__name__} cannot share a forward pass")
     weights = {c.name: c.weight for c in config.components}
     return CompositeLoss(model, parts, weights, {c.name: c.schedule for c in config.components})

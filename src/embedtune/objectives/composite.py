@@ -15,8 +15,10 @@ class CompositeLoss(nn.Module):
     """``sum_k w_k(t) * L_k`` over named component losses, computed from one encoding of the batch.
 
     Inputs: the columns (and labels) every component accepts, e.g. (sentence1, sentence2, score) for cosine +
-    isotropy. Each component must offer ``compute_loss_from_embeddings(embeddings, labels)``. ``forward`` returns
-    ``{name: weight * loss}``: sentence-transformers sums it into the loss it optimises and logs every entry.
+    isotropy. Each component offers ``compute_loss_from_embeddings(embeddings, labels)`` or, when it needs the
+    token ids or hidden states as well (distillation), ``compute_loss_from_forward(features, embeddings, labels)``.
+    ``forward`` returns ``{name: weight * loss}``: sentence-transformers sums it into the loss it optimises and
+    logs every entry.
     The raw (unweighted) values are kept until :meth:`pop_raw_means` so the history can show them too.
     A NaN or infinite component raises :class:`NonFiniteLossError` naming it before the optimizer step.
     """
@@ -46,13 +48,15 @@ class CompositeLoss(nn.Module):
         return {name: weight_at(w, self.schedules[name], step, epoch) for name, w in self.initial.items()}
 
     def forward(self, sentence_features, labels: Tensor | None = None) -> dict[str, Tensor]:
-        from sentence_transformers.base.losses.merged_forward import embed_columns
-
-        embeddings = embed_columns(self.model, sentence_features)
+        sentence_features = list(sentence_features)
+        embeddings = self._embed(sentence_features)
         weights = self.weights()
         out: dict[str, Tensor] = {}
         for name, component in self.components.items():
-            raw = component.compute_loss_from_embeddings(embeddings, labels)
+            if hasattr(component, "compute_loss_from_forward"):  # needs token ids or hidden states too
+                raw = component.compute_loss_from_forward(sentence_features, embeddings, labels)
+            else:
+                raw = component.compute_loss_from_embeddings(embeddings, labels)
             value = float(raw.detach())
             if not math.isfinite(value):
                 raise NonFiniteLossError(name, self.step, value)
@@ -62,6 +66,16 @@ class CompositeLoss(nn.Module):
                 self.last_weighted[name] = weights[name] * value
             out[name] = weights[name] * raw
         return out
+
+    def _embed(self, sentence_features: list[dict]) -> list[Tensor]:
+        from sentence_transformers.base.losses.merged_forward import embed_columns
+
+        from embedtune.objectives.teacher import hidden_states_enabled
+
+        if any(getattr(component, "needs_hidden_states", False) for component in self.components.values()):
+            with hidden_states_enabled(self.model):  # one forward per column fills its all_layer_embeddings
+                return [self.model(features)["sentence_embedding"] for features in sentence_features]
+        return embed_columns(self.model, sentence_features)
 
     def pop_raw_means(self) -> dict[str, float]:
         """Mean raw value of each component over the training forwards since the last call."""

@@ -132,3 +132,30 @@ register_loss(
         "Weighted sum of named components (loss.components), weights constant / step / linear over training.",
     )
 )
+
+
+def _distillation(name: str):
+    def build(model, c: LossConfig) -> nn.Module:
+        raise ConfigError(f"{name} needs teacher outputs: build it with objectives.build.build_loss(..., texts=...)")
+
+    return build
+
+
+register_loss(
+    LossSpec(
+        "score_distill",
+        _distillation("score_distill"),
+        ("pairs", "scored", "binary", "triplets"),
+        False,
+        "Student pair cosine regresses on the teacher's (teacher, optionally blended with gold scores: gold_blend).",
+    )
+)
+register_loss(
+    LossSpec(
+        "feature_distill",
+        _distillation("feature_distill"),
+        ANY_DATA,
+        False,
+        "MSE to the teacher's sentence embeddings (and mapped mean-pooled layers: layer_map), learned projection.",
+    )
+)

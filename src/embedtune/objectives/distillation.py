@@ -1,0 +1,96 @@
+"""Distillation from a teacher whose outputs are cached once per text (see :class:`TeacherCache`)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from embedtune.objectives.teacher import TeacherCache, hidden_states_enabled, mean_pool, transformer_config
+
+
+def uniform_layer_map(student_layers: int, teacher_layers: int) -> dict[int, int]:
+    """Student layer i (1-based) -> teacher layer round(i * T / S): 6 -> 12 gives 1->2, 2->4, ..., 6->12."""
+    return {i: round(i * teacher_layers / student_layers) for i in range(1, student_layers + 1)}
+
+
+def _embed_with_hidden_states(model, sentence_features) -> list[Tensor]:
+    with hidden_states_enabled(model):
+        return [model(features)["sentence_embedding"] for features in sentence_features]
+
+
+class ScoreDistillLoss(nn.Module):
+    """The student's pair cosine regresses (MSE) on the teacher's pair cosine.
+
+    Inputs: (sentence1, sentence2[, score]); with ``gold_blend`` b > 0 the target is (1 - b) * teacher + b * score
+    (scores normalised to [0, 1], as every embedtune label is). Teacher embeddings come from the cache.
+    """
+
+    needs_hidden_states = False
+
+    def __init__(self, model, cache: TeacherCache, gold_blend: float = 0.0) -> None:
+        super().__init__()
+        self.model, self.cache, self.gold_blend = model, cache, gold_blend
+
+    def forward(self, sentence_features, labels: Tensor | None = None) -> Tensor:
+        sentence_features = list(sentence_features)
+        embeddings = [self.model(features)["sentence_embedding"] for features in sentence_features]
+        return self.compute_loss_from_forward(sentence_features, embeddings, labels)
+
+    def compute_loss_from_forward(self, sentence_features, embeddings: list[Tensor], labels) -> Tensor:
+        if len(embeddings) < 2:
+            raise ValueError("score distillation needs two text columns (sentence1, sentence2)")
+        first, second = (self.cache.embeddings[self.cache.rows(f)] for f in sentence_features[:2])
+        target = F.cosine_similarity(first, second).to(embeddings[0].device)
+        if self.gold_blend > 0 and labels is not None:
+            target = (1 - self.gold_blend) * target + self.gold_blend * labels.float()
+        return F.mse_loss(F.cosine_similarity(embeddings[0], embeddings[1]), target)
+
+
+class FeatureDistillLoss(nn.Module):
+    """MSE between student and teacher sentence embeddings and, per mapped layer, their mean-pooled hidden states.
+
+    Inputs: any text columns (labels ignored). When sizes differ (MiniLM 384 vs MPNet 768) a learned linear
+    projection maps the student into the teacher's space; the projections train with the model and are not saved
+    with it. ``layer_map`` maps student layer -> teacher layer (hidden_states indices, 0 = embeddings output).
+    """
+
+    def __init__(self, model, cache: TeacherCache, layer_map: dict[int, int] | None = None) -> None:
+        super().__init__()
+        self.model, self.cache = model, cache
+        self.layer_map = dict(layer_map or {})
+        width = model.get_sentence_embedding_dimension()
+        hidden = transformer_config(model).hidden_size
+        self.project = self._projection(width, cache.dimension)
+        self.layer_projections = nn.ModuleDict(
+            {str(s): self._projection(hidden, cache.layers[t].shape[1]) for s, t in self.layer_map.items()}
+        )
+
+    @property
+    def needs_hidden_states(self) -> bool:
+        return bool(self.layer_map)
+
+    @staticmethod
+    def _projection(source: int, target: int) -> nn.Module:
+        return nn.Identity() if source == target else nn.Linear(source, target)
+
+    def forward(self, sentence_features, labels: Tensor | None = None) -> Tensor:
+        sentence_features = list(sentence_features)
+        if self.needs_hidden_states:
+            embeddings = _embed_with_hidden_states(self.model, sentence_features)
+        else:
+            embeddings = [self.model(features)["sentence_embedding"] for features in sentence_features]
+        return self.compute_loss_from_forward(sentence_features, embeddings, labels)
+
+    def compute_loss_from_forward(self, sentence_features, embeddings: list[Tensor], labels) -> Tensor:
+        terms = []
+        for features, embedding in zip(sentence_features, embeddings):
+            rows = self.cache.rows(features)
+            target = self.cache.embeddings[rows].to(embedding.device)
+            terms.append(F.mse_loss(self.project(embedding), target))
+            for student_layer, teacher_layer in self.layer_map.items():
+                hidden = features["all_layer_embeddings"][student_layer]
+                pooled = mean_pool(hidden, features["attention_mask"])
+                target = self.cache.layers[teacher_layer][rows].to(pooled.device)
+                terms.append(F.mse_loss(self.layer_projections[str(student_layer)](pooled), target))
+        return torch.stack(terms).mean()

@@ -1,0 +1,103 @@
+"""Distillation: teacher outputs cached once per text, score and feature losses, layer maps, training end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from helpers import run_config
+from sentence_transformers import SentenceTransformer
+
+from embedtune.config import parse_config
+from embedtune.objectives.distillation import FeatureDistillLoss, ScoreDistillLoss, uniform_layer_map
+from embedtune.objectives.teacher import TeacherCache
+from embedtune.pipeline import run_training
+
+TEXTS = ["the dog ran home", "a cat sat", "the dog ran home", "The Dog ran home", "water in the river"]
+
+
+def test_uniform_layer_map_spreads_student_layers_over_the_teacher():
+    assert uniform_layer_map(6, 12) == {1: 2, 2: 4, 3: 6, 4: 8, 5: 10, 6: 12}
+    assert uniform_layer_map(2, 4) == {1: 2, 2: 4}
+
+
+def test_cache_encodes_each_distinct_text_once_and_looks_rows_up(tiny_model, tiny_teacher_dir):
+    teacher = SentenceTransformer(str(tiny_teacher_dir), device="cpu")
+    cache = TeacherCache.build(teacher, tiny_model, TEXTS, layers=[2, 4])
+    # repeats and a case-only variant (the uncased student cannot tell them apart) are encoded once
+    assert cache.texts_encoded == 3 and cache.dimension == 48 and set(cache.layers) == {2, 4}
+    batch = tiny_model.tokenize(["a cat sat", "the dog ran home"])
+    rows = cache.rows(batch)
+    expected = teacher.encode(["a cat sat", "the dog ran home"], convert_to_tensor=True)
+    torch.testing.assert_close(cache.embeddings[rows], expected, atol=1e-5, rtol=1e-4)
+    with pytest.raises(KeyError, match="no teacher outputs"):
+        cache.rows(tiny_model.tokenize(["never seen before"]))
+
+
+def test_distillation_losses_are_zero_for_the_teacher_itself_and_positive_otherwise(tiny_model, tiny_model_dir):
+    own = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    cache = TeacherCache.build(own, tiny_model, TEXTS, layers=[1, 2])
+    features = [tiny_model.tokenize(["the dog ran home", "a cat sat"]), tiny_model.tokenize(["a cat sat", TEXTS[4]])]
+    tiny_model.eval()
+    score = ScoreDistillLoss(tiny_model, cache)
+    feature = FeatureDistillLoss(tiny_model, cache, layer_map={1: 1, 2: 2})
+    assert float(score(features)) == pytest.approx(0.0, abs=1e-10)
+    assert float(feature(features)) == pytest.approx(0.0, abs=1e-10)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in tiny_model[0].auto_model.encoder.layer[0].parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    assert float(score(features)) > 1e-4 and float(feature(features)) > 1e-4
+
+
+def test_feature_distillation_projects_when_sizes_differ(tiny_model, tiny_teacher_dir):
+    teacher = SentenceTransformer(str(tiny_teacher_dir), device="cpu")
+    cache = TeacherCache.build(teacher, tiny_model, TEXTS, layers=[2, 4])
+    loss = FeatureDistillLoss(tiny_model, cache, layer_map=uniform_layer_map(2, 4))
+    assert loss.project.in_features == 32 and loss.project.out_features == 48
+    assert set(loss.layer_projections) == {"1", "2"}
+    value = loss([tiny_model.tokenize(TEXTS[:2])])
+    value.backward()
+    assert loss.project.weight.grad is not None and float(value) > 0
+
+
+def test_distillation_run_encodes_each_training_text_once(tmp_path, tiny_model_dir, tiny_teacher_dir, monkeypatch):
+    from embedtune.objectives import teacher as teacher_module
+
+    built = []
+    original = teacher_module.TeacherCache.build.__func__
+
+    def counting_build(cls, teacher, student, texts, layers=(), batch_size=32):
+        texts = list(texts)
+        cache = original(cls, teacher, student, texts, layers, batch_size)
+        built.append((len(set(texts)), cache.texts_encoded))
+        return cache
+
+    monkeypatch.setattr(teacher_module.TeacherCache, "build", classmethod(counting_build))
+    components = [
+        {"name": "sts", "loss": {"name": "cosine"}, "weight": 2.0},
+        {"name": "score", "loss": {"name": "score_distill", "teacher": str(tiny_teacher_dir), "gold_blend": 0.5}},
+        {
+            "name": "feature",
+            "loss": {"name": "feature_distill", "teacher": str(tiny_teacher_dir), "layer_map": "uniform"},
+            "weight": 0.4,
+        },
+    ]
+    raw = run_config(
+        tmp_path,
+        tiny_model_dir,
+        loss={"name": "composite", "components": components},
+        training={"max_steps": 12, "logging_steps": 2},
+    )
+    result = run_training(parse_config(raw), tmp_path / "run")
+    assert len(built) == 1  # one teacher, one cache for both components, not one per epoch or step
+    distinct, encoded = built[0]
+    # 12 steps of 8 pairs = two epochs over 48 pairs, yet each distinct text ran through the teacher once
+    assert 0 < encoded <= distinct < 96
+    records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    train = [r for r in records if r["kind"] == "train"]
+    assert all({"sts_raw", "score_raw", "feature_raw", "feature_share"} <= set(r) for r in train)
+    assert result.metrics["final"]
+    saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert saved.get("output_hidden_states", False) is False  # switched on only inside the loss's forward
