@@ -289,6 +289,20 @@ class CurriculumConfig(StrictModel):
         return self
 
 
+class UnfreezeStage(StrictModel):
+    """From ``epoch`` on, the top ``layers`` encoder layers train (``all``: every layer and the embeddings)."""
+
+    epoch: float = Field(ge=0, description="epoch (fractions allowed) at which this stage begins")
+    layers: int | Literal["all"] = Field(description="top encoder layers trainable from then on, or all")
+
+    @field_validator("layers")
+    @classmethod
+    def _positive(cls, layers: int | str) -> int | str:
+        if isinstance(layers, int) and layers < 0:
+            raise ValueError("layers must be >= 0 or 'all'")
+        return layers
+
+
 class TrainingConfig(StrictModel):
     lr: float = Field(2e-5, gt=0, description="peak learning rate (AdamW)")
     epochs: float = Field(1.0, gt=0, description="passes over the training data")
@@ -311,6 +325,15 @@ class TrainingConfig(StrictModel):
     seed: int = Field(42, description="seeds weights init, data order and dropout: same seed, same metrics")
     no_duplicates: bool | None = Field(None, description="no repeated text in a batch; default on for in-batch losses")
     curriculum: CurriculumConfig | None = Field(None, description="train phases in order (epochs then per phase)")
+    layer_lr_decay: float | None = Field(
+        None, gt=0, le=1, description="layer-wise lr decay: each encoder layer trains at this times the one above"
+    )
+    head_lr: float | None = Field(
+        None, gt=0, description="lr of everything outside the encoder (projection heads, loss-owned projections)"
+    )
+    unfreeze: list[UnfreezeStage] | None = Field(
+        None, description="progressive unfreezing (strategy full): top encoder layers trainable by epoch"
+    )
 
     @model_validator(mode="after")
     def _one_warmup(self) -> TrainingConfig:
@@ -331,6 +354,14 @@ class RunConfig(StrictModel):
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig, description="confidence intervals")
     output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
     eval_batch_size: int = Field(64, ge=1, description="texts per encode call when evaluating")
+
+    @model_validator(mode="after")
+    def _unfreeze_needs_full(self) -> RunConfig:
+        if self.training.unfreeze and self.strategy.name != "full":
+            raise ValueError(
+                f"training.unfreeze needs strategy full (strategy {self.strategy.name} fixes what trains)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _regularizer_not_alone(self) -> RunConfig:

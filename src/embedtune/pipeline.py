@@ -23,6 +23,7 @@ from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
 from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
+from embedtune.modeling.layers import ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
 from embedtune.objectives import build_loss, prepare_training_data
@@ -166,6 +167,7 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     model, best_metric, settings = prepared.model, prepared.best_metric, config.training
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
     loss = build_loss(model, config.loss, texts=prepared.train_data.texts())
+    lr_mapping = _with_layer_control(config, loss, lr_mapping)
     dataset = prepared.train_data.to_dataset()
     args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
     trainer_class, phase_at_step = SentenceTransformerTrainer, None
@@ -176,6 +178,9 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
         monitor = CompositeMonitor(loss, config.loss.balance_share, config.loss.balance_window)
     extra = monitor.record_fields if monitor is not None else None
     callbacks = [*([monitor] if monitor else []), HistoryCallback(output_dir / "history.jsonl", phase_at_step, extra)]
+    if settings.unfreeze:
+        stages = [(stage.epoch, None if stage.layers == "all" else stage.layers) for stage in settings.unfreeze]
+        callbacks.append(ProgressiveUnfreezing(loss, stages))
     if settings.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     _reset_history(output_dir / "history.jsonl", resume)
@@ -189,6 +194,16 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
     return monitor.warnings if monitor is not None else []
+
+
+def _with_layer_control(config: RunConfig, loss, lr_mapping: dict[str, float]) -> dict[str, float]:
+    """Layer-wise decay and the head lr as lr-mapping patterns; a head lr replaces the strategy's own head lr."""
+    settings = config.training
+    if settings.layer_lr_decay is None and settings.head_lr is None:
+        return lr_mapping
+    names = [name for name, _ in loss.named_parameters()]
+    layered = layerwise_lr_mapping(names, settings.lr, settings.layer_lr_decay, settings.head_lr)
+    return layered if settings.head_lr is not None else {**lr_mapping, **layered}
 
 
 def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
