@@ -239,6 +239,41 @@ def hard_negatives(
     typer.echo(f"wrote {len(triplets)} triplets to {out} (columns anchor, positive, negative)")
 
 
+NLI_CLASSES = "contradiction,entailment,neutral"
+
+
+@app.command("nli-triplets")
+def nli_triplets_command(
+    data: Annotated[Path, typer.Argument(help="NLI pairs (premise, hypothesis, class), e.g. SICK")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="triplets file to write (.tsv or .jsonl)")],
+    text1: Text1Option = None,
+    text2: Text2Option = None,
+    label: Annotated[str, typer.Option(help="class column")] = "entailment",
+    classes: Annotated[
+        str, typer.Option(help="every class name, comma-separated")
+    ] = "contradiction,entailment,neutral",
+    entailment: Annotated[str, typer.Option(help="class of entailed hypotheses (the positive)")] = "entailment",
+    contradiction: Annotated[str, typer.Option(help="class of contradicting ones (the negative)")] = "contradiction",
+    seed: Annotated[int, typer.Option(help="seed of the contradiction drawn per premise")] = 0,
+) -> None:
+    """(premise, entailed, contradicting) triplets for MNRL with a hard negative, from NLI pairs."""
+    from embedtune.data.nli import nli_triplets
+    from embedtune.data.readers import load_pairs
+    from embedtune.data.spec import Columns, DataSpec
+
+    if out.exists():
+        raise UserError(f"{out}: exists; choose another --out")
+    names = [name.strip() for name in classes.split(",") if name.strip()]
+    for option, name in (("--entailment", entailment), ("--contradiction", contradiction)):
+        if name not in names:
+            raise UserError(f"{option}: '{name}' is not one of --classes {names}")
+    columns = Columns(text1=text1, text2=text2, label=label)
+    pairs = load_pairs(_validated(DataSpec, path=data, columns=columns, label_classes=names))
+    triplets = nli_triplets(pairs, names.index(entailment), names.index(contradiction), seed=seed)
+    _write_triplets(triplets, out)
+    typer.echo(f"wrote {len(triplets)} triplets to {out} (columns anchor, positive, negative)")
+
+
 @app.command()
 def inspect(
     data: Annotated[Path, typer.Argument(help="pairs file")],

@@ -100,6 +100,7 @@ LossName = Literal[
     "variance",
     "score_distill",
     "feature_distill",
+    "softmax",
 ]
 DISTILLATION = ("score_distill", "feature_distill")
 
@@ -118,6 +119,7 @@ class LossConfig(StrictModel):
     target_std: float = Field(
         0.05, gt=0, description="variance: per-dimension std of unit embeddings below which the hinge acts"
     )
+    num_labels: int = Field(3, ge=2, description="softmax: number of classes (NLI: 3)")
     teacher: str | None = Field(
         None, description="score_distill / feature_distill: local SentenceTransformer folder of the teacher"
     )

@@ -24,15 +24,19 @@ class PairData:
     labels: list[float] | None = None
     phases: list[str] | None = None
     lines: list[int] = field(default_factory=list)
+    num_classes: int | None = None  # labels are class indices 0..num_classes-1 (e.g. NLI), not scores
 
     def __len__(self) -> int:
         return len(self.texts1)
 
     @property
     def kind(self) -> str:
-        """``triplets`` (anchor, positive, negative), ``scored`` (pairs with a label) or ``pairs``."""
+        """``triplets`` (anchor, positive, negative), ``classes`` (pairs with a class label), ``scored`` (pairs with
+        a score label) or ``pairs``."""
         if self.negatives is not None:
             return "triplets"
+        if self.labels is not None and self.num_classes is not None:
+            return "classes"
         return "scored" if self.labels is not None else "pairs"
 
     def texts(self) -> list[str]:
@@ -51,6 +55,7 @@ class PairData:
             labels=pick(self.labels),
             phases=pick(self.phases),
             lines=pick(self.lines) if self.lines else [],
+            num_classes=self.num_classes,
         )
 
     def to_dataset(self) -> Dataset:
@@ -61,5 +66,6 @@ class PairData:
         if self.negatives is not None:
             columns["negative"] = self.negatives
         if self.labels is not None:
-            columns["label"] = [float(x) for x in self.labels]
+            cast = int if self.num_classes is not None else float  # class indices for cross-entropy
+            columns["label"] = [cast(x) for x in self.labels]
         return Dataset.from_dict(columns)

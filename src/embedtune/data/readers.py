@@ -225,6 +225,7 @@ def _build(spec: DataSpec, keys: dict[str, str | None], rows: Iterable[Row], ite
         labels=optional("label"),
         phases=optional("phase"),
         lines=lines,
+        num_classes=len(spec.label_classes) if spec.label_classes and keys["label"] is not None else None,
     )
 
 
@@ -258,7 +259,10 @@ def _text(name: str, value: object, where: _Where) -> str:
 
 
 def _label(spec: DataSpec, name: str, value: object, where: _Where) -> float:
-    """Map to [0, 1] so every loss sees the same scale; out-of-range means a wrong score_range, not a clamp."""
+    """Map to [0, 1] so every loss sees the same scale; out-of-range means a wrong score_range, not a clamp.
+    With ``label_classes`` the label is a class name and becomes its index."""
+    if spec.label_classes:
+        return _class_index(spec.label_classes, name, value, where)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise where.error(name, f"label must be a number, got {_type_name(value)}")
     try:
@@ -272,6 +276,13 @@ def _label(spec: DataSpec, name: str, value: object, where: _Where) -> float:
         problem = f"label {number:g} is outside score_range [{low:g}, {high:g}]; fix the row or set score_range"
         raise where.error(name, problem)
     return (number - low) / (high - low)
+
+
+def _class_index(classes: list[str], name: str, value: object, where: _Where) -> float:
+    label = value.strip() if isinstance(value, str) else value
+    if label not in classes:
+        raise where.error(name, f"label {_short(value)} is not one of label_classes {classes}")
+    return float(classes.index(label))
 
 
 def _phase(name: str, value: object, where: _Where) -> str:

@@ -40,6 +40,9 @@ class DataSpec(StrictModel):
     score_range: tuple[float, float] = Field(
         (0.0, 1.0), description="[low, high] of the label column; labels are mapped to [0, 1], outside is an error"
     )
+    label_classes: list[str] | None = Field(
+        None, description="class names of the label column (e.g. NLI: contradiction, entailment, neutral)"
+    )
     name: str | None = Field(None, description="short name used as metric prefix; default: the file stem")
     quoting: Literal["csv", "none"] = Field(
         "csv",
@@ -52,6 +55,9 @@ class DataSpec(StrictModel):
         low, high = self.score_range
         if not low < high:
             raise ValueError(f"score_range must be [low, high] with low < high, got {list(self.score_range)}")
+        classes = self.label_classes
+        if classes is not None and (len(classes) < 2 or len(set(classes)) != len(classes)):
+            raise ValueError(f"label_classes must name at least two distinct classes, got {classes}")
         return self
 
     @property

@@ -41,6 +41,11 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
                 f"loss '{spec.name}' needs {' or '.join(spec.accepts)} data but {data.source} holds {kind} rows; "
                 "set data.train.columns (label/negative) or pick another loss"
             )
+    for leaf in leaf_losses(config):
+        if leaf.name == "softmax" and data.num_classes != leaf.num_labels:
+            raise ConfigError(
+                f"loss softmax has num_labels {leaf.num_labels} but {data.source} has {data.num_classes} label_classes"
+            )
     if kind == "binary" and uses_in_batch_negatives(config):
         needs_labels = [leaf.name for leaf in leaf_losses(config) if "pairs" not in get_loss_spec(leaf.name).accepts]
         if needs_labels:

@@ -93,7 +93,7 @@ register_loss(
     )
 )
 
-ANY_DATA = ("pairs", "triplets", "scored", "binary")
+ANY_DATA = ("pairs", "triplets", "scored", "binary", "classes")
 
 
 def _regularizer(name: str):
@@ -157,5 +157,22 @@ register_loss(
         ANY_DATA,
         False,
         "MSE to the teacher's sentence embeddings (and mapped mean-pooled layers: layer_map), learned projection.",
+    )
+)
+
+
+def _softmax(model, c: LossConfig) -> nn.Module:
+    from embedtune.objectives.nli import NLISoftmaxLoss
+
+    return NLISoftmaxLoss(model, model.get_sentence_embedding_dimension(), num_labels=c.num_labels)
+
+
+register_loss(
+    LossSpec(
+        "softmax",
+        _softmax,
+        ("classes",),
+        False,
+        "NLI classifier on (u, v, |u-v|) (SoftmaxLoss); labels are classes (data.train.label_classes).",
     )
 )
