@@ -228,11 +228,30 @@ class RehearsalConfig(StrictModel):
     seed: int = Field(0, description="seeds which rehearsal pairs are drawn")
 
 
+class TaskConfig(StrictModel):
+    """A further task trained on the same encoder as data.train (the task named main): own data, loss, weight."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="task name in history.jsonl (not main)")
+    data: DataSpec = Field(description="the task's training data")
+    loss: LossConfig = Field(default_factory=LossConfig, description="the task's objective")
+    weight: float = Field(1.0, gt=0, description="multiplies the task's loss (with uncertainty: its prior scale)")
+
+
 class DataConfig(StrictModel):
-    train: DataSpec = Field(description="the training pairs")
+    train: DataSpec = Field(description="the training pairs (the task named main when data.tasks is set)")
     rehearsal: RehearsalConfig | None = Field(None, description="general pairs mixed into training (anti-forgetting)")
     eval: list[EvalSetConfig] = Field(default_factory=list, description="evaluated before and after training")
     suite: Path | None = Field(None, description="a suite YAML whose evaluators are added after eval")
+    tasks: list[TaskConfig] = Field(
+        default_factory=list, description="multi-task: further tasks sharing the encoder, batches drawn per task"
+    )
+
+    @model_validator(mode="after")
+    def _unique_tasks(self) -> DataConfig:
+        names = [task.name for task in self.tasks]
+        if "main" in names or len(set(names)) != len(names):
+            raise ValueError(f"task names must be unique and not 'main' (data.train is main), got {names}")
+        return self
 
 
 class SuiteConfig(StrictModel):
@@ -333,6 +352,12 @@ class TrainingConfig(StrictModel):
     head_lr: float | None = Field(
         None, gt=0, description="lr of everything outside the encoder (projection heads, loss-owned projections)"
     )
+    task_sampling: Literal["proportional", "round_robin"] = Field(
+        "proportional", description="multi-task: batches in proportion to data sizes, or in turn until one runs out"
+    )
+    task_weighting: Literal["fixed", "uncertainty"] = Field(
+        "fixed", description="multi-task: fixed task weights, or learned from each task's uncertainty (Kendall 2018)"
+    )
     unfreeze: list[UnfreezeStage] | None = Field(
         None, description="progressive unfreezing (strategy full): top encoder layers trainable by epoch"
     )
@@ -356,6 +381,12 @@ class RunConfig(StrictModel):
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig, description="confidence intervals")
     output_dir: Path | None = Field(None, description="default: runs/<config file stem>")
     eval_batch_size: int = Field(64, ge=1, description="texts per encode call when evaluating")
+
+    @model_validator(mode="after")
+    def _tasks_without_curriculum(self) -> RunConfig:
+        if self.data.tasks and self.training.curriculum is not None:
+            raise ValueError("data.tasks and training.curriculum cannot be combined (one batch order each)")
+        return self
 
     @model_validator(mode="after")
     def _unfreeze_needs_full(self) -> RunConfig:
@@ -499,7 +530,7 @@ def _resolve_eval_set(eval_set: EvalSetConfig, base: Path) -> None:
 
 def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     rehearsal = config.data.rehearsal.data if config.data.rehearsal is not None else None
-    for spec in (config.data.train, config.retention.data, rehearsal):
+    for spec in (config.data.train, config.retention.data, rehearsal, *(task.data for task in config.data.tasks)):
         _resolve_spec(spec, base)
     for eval_set in config.data.eval:
         _resolve_eval_set(eval_set, base)
@@ -508,7 +539,8 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     model_path = base / config.model.name
     if config.model.name != DEFAULT_MODEL and not Path(config.model.name).is_absolute() and model_path.exists():
         config.model.name = str(model_path.resolve())
-    leaves = [c.loss for c in config.loss.components] if config.loss.components else [config.loss]
+    losses = [config.loss, *(task.loss for task in config.data.tasks)]
+    leaves = [c.loss for loss in losses for c in (loss.components or [])] + losses
     for leaf in leaves:
         if leaf.teacher and not Path(leaf.teacher).is_absolute() and (base / leaf.teacher).exists():
             leaf.teacher = str((base / leaf.teacher).resolve())

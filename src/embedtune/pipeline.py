@@ -29,6 +29,7 @@ from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_
 from embedtune.objectives import build_loss, prepare_training_data
 from embedtune.objectives.build import uses_in_batch_negatives
 from embedtune.objectives.composite import CompositeLoss
+from embedtune.objectives.multitask import TaskLoss
 from embedtune.rundir import (
     check_run_dir,
     prepare_run_dir,
@@ -38,7 +39,7 @@ from embedtune.rundir import (
     write_text_atomic,
 )
 from embedtune.training import HistoryCallback, read_history, training_arguments
-from embedtune.training.composite_monitor import CompositeMonitor
+from embedtune.training.composite_monitor import CompositeMonitor, TaskMonitor
 from embedtune.training.curriculum import (
     CurriculumPlan,
     curriculum_trainer_class,
@@ -73,6 +74,7 @@ class _Prepared:
     baseline: Measurement
     best_metric: str | None
     curriculum: CurriculumPlan | None = None
+    tasks: list = field(default_factory=list)  # PairData of each data.tasks entry, in order
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
@@ -109,6 +111,7 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
 
 def _prepare(config: RunConfig) -> _Prepared:
     train_data, eval_sets, retention_name = _load_data(config)
+    tasks = [prepare_training_data(load_pairs(task.data), task.loss) for task in config.data.tasks]
     curriculum = config.training.curriculum
     plan = CurriculumPlan.build(train_data, curriculum) if curriculum is not None else None
     set_seed(config.training.seed)
@@ -120,7 +123,7 @@ def _prepare(config: RunConfig) -> _Prepared:
         check_retention(
             {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
         )
-    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan)
+    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan, tasks)
 
 
 def _statistics(config: RunConfig, prepared: _Prepared, final: Measurement) -> dict:
@@ -166,34 +169,68 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
 
     model, best_metric, settings = prepared.model, prepared.best_metric, config.training
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
-    loss = build_loss(model, config.loss, texts=prepared.train_data.texts())
-    lr_mapping = _with_layer_control(config, loss, lr_mapping)
-    dataset = prepared.train_data.to_dataset()
+    objective = _objective(config, prepared, model)
+    lr_mapping = _with_layer_control(config, objective.parameters, lr_mapping)
     args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
     trainer_class, phase_at_step = SentenceTransformerTrainer, None
     if prepared.curriculum is not None:
-        trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, dataset, args)
-    monitor = None
-    if isinstance(loss, CompositeLoss):
-        monitor = CompositeMonitor(loss, config.loss.balance_share, config.loss.balance_window)
-    extra = monitor.record_fields if monitor is not None else None
-    callbacks = [*([monitor] if monitor else []), HistoryCallback(output_dir / "history.jsonl", phase_at_step, extra)]
+        trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, objective.dataset, args)
+    history = HistoryCallback(output_dir / "history.jsonl", phase_at_step, objective.history_fields)
+    callbacks = [*objective.monitors, history]
     if settings.unfreeze:
         stages = [(stage.epoch, None if stage.layers == "all" else stage.layers) for stage in settings.unfreeze]
-        callbacks.append(ProgressiveUnfreezing(loss, stages))
+        callbacks.append(ProgressiveUnfreezing(objective.parameters, stages))
     if settings.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     _reset_history(output_dir / "history.jsonl", resume)
     trainer = trainer_class(
         model=model,
         args=args,
-        train_dataset=dataset,
-        loss=loss,
+        train_dataset=objective.dataset,
+        loss=objective.loss,
         evaluator=[eval_set.evaluator for eval_set in prepared.eval_sets] or None,
         callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
-    return monitor.warnings if monitor is not None else []
+    return [warning for monitor in objective.monitors for warning in getattr(monitor, "warnings", [])]
+
+
+@dataclass
+class _Objective:
+    """What the trainer optimises: one loss and dataset, or (multi-task) dicts of both keyed by task name."""
+
+    loss: object
+    dataset: object
+    parameters: object  # every loss parameter under one module (layer control, unfreezing)
+    monitors: list = field(default_factory=list)  # callbacks that also add fields to history records
+
+    def history_fields(self) -> dict[str, float]:
+        fields: dict[str, float] = {}
+        for monitor in self.monitors:
+            fields.update(monitor.record_fields())
+        return fields
+
+
+def _objective(config: RunConfig, prepared: _Prepared, model) -> _Objective:
+    from torch import nn
+
+    main = build_loss(model, config.loss, texts=prepared.train_data.texts())
+    monitors = []
+    if isinstance(main, CompositeLoss):
+        monitors.append(CompositeMonitor(main, config.loss.balance_share, config.loss.balance_window))
+    if not prepared.tasks:
+        return _Objective(main, prepared.train_data.to_dataset(), main, monitors)
+    from datasets import DatasetDict
+
+    uncertainty = config.training.task_weighting == "uncertainty"
+    losses = {"main": TaskLoss("main", main, 1.0, uncertainty)}
+    datasets = {"main": prepared.train_data.to_dataset()}
+    for task, data in zip(config.data.tasks, prepared.tasks):
+        task_loss = build_loss(model, task.loss, texts=data.texts())
+        losses[task.name] = TaskLoss(task.name, task_loss, task.weight, uncertainty)
+        datasets[task.name] = data.to_dataset()
+    monitors.append(TaskMonitor(losses))
+    return _Objective(losses, DatasetDict(datasets), nn.ModuleDict(losses), monitors)
 
 
 def _with_layer_control(config: RunConfig, loss, lr_mapping: dict[str, float]) -> dict[str, float]:
@@ -269,7 +306,7 @@ def _warn_about_settings(config: RunConfig) -> None:
 def _no_duplicates(config: RunConfig) -> bool:
     if config.training.no_duplicates is not None:
         return config.training.no_duplicates
-    return uses_in_batch_negatives(config.loss)
+    return any(uses_in_batch_negatives(loss) for loss in (config.loss, *(task.loss for task in config.data.tasks)))
 
 
 def _save_model(config: RunConfig, model, output_dir: Path) -> None:

@@ -15,13 +15,14 @@ from transformers import TrainerCallback
 from embedtune.errors import ConfigError
 
 LAYER = re.compile(r"\.encoder\.layers?\.(\d+)\.")
-TRANSFORMER_PREFIX = "model.0."
-HEAD_PATTERN = r"^(?!model\.0\.)"
+#: The transformer's parameters; multi-task runs prefix names with the task (``main.loss.model.0...``).
+TRANSFORMER = re.compile(r"(^|\.)model\.0\.")
+HEAD_PATTERN = r"^(?!(.*\.)?model\.0\.)"
 
 
 def encoder_layer(name: str) -> int | None:
     """Index of the encoder layer a parameter belongs to; -1 for the embeddings; None outside the transformer."""
-    if not name.startswith(TRANSFORMER_PREFIX):
+    if not TRANSFORMER.search(name):
         return None
     match = LAYER.search(name)
     if match:
@@ -44,9 +45,9 @@ def layerwise_lr_mapping(names: list[str], lr: float, decay: float | None, head_
     if decay is not None:
         count = layer_count(names)
         for layer in range(count):
-            mapping[rf"^model\.0\..*\.encoder\.layers?\.{layer}\."] = lr * decay ** (count - 1 - layer)
-        mapping[r"^model\.0\..*\.embeddings\."] = lr * decay**count
-    if head_lr is not None and any(encoder_layer(n) is None and not n.startswith(TRANSFORMER_PREFIX) for n in names):
+            mapping[rf"(^|\.)model\.0\..*\.encoder\.layers?\.{layer}\."] = lr * decay ** (count - 1 - layer)
+        mapping[r"(^|\.)model\.0\..*\.embeddings\."] = lr * decay**count
+    if head_lr is not None and any(not TRANSFORMER.search(n) for n in names):
         mapping[HEAD_PATTERN] = head_lr
     return mapping
 
@@ -70,9 +71,7 @@ class ProgressiveUnfreezing(TrainerCallback):
     """
 
     def __init__(self, loss, stages: list[tuple[float, int | None]]) -> None:
-        self.parameters = [
-            (encoder_layer(n), p) for n, p in loss.named_parameters() if n.startswith(TRANSFORMER_PREFIX)
-        ]
+        self.parameters = [(encoder_layer(n), p) for n, p in loss.named_parameters() if TRANSFORMER.search(n)]
         self.count = layer_count([n for n, _ in loss.named_parameters()])
         self.stages = sorted(stages, key=lambda stage: stage[0])
         self.current: int | None | str = "unset"

@@ -18,7 +18,7 @@ def training_arguments(
 ):
     """``best_metric`` is the evaluator key (e.g. ``stsb_spearman``); None means there is no evaluator."""
     from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 
     evaluating = best_metric is not None
     strategy = ("steps" if config.eval_steps else "epoch") if evaluating else "no"
@@ -49,6 +49,7 @@ def training_arguments(
         seed=config.seed,
         data_seed=config.seed,
         batch_sampler=BatchSamplers.NO_DUPLICATES if no_duplicates else BatchSamplers.BATCH_SAMPLER,
+        multi_dataset_batch_sampler=MultiDatasetBatchSamplers(config.task_sampling),
         learning_rate_mapping=lr_mapping,
         report_to="none",
         use_cpu=True,

@@ -65,3 +65,24 @@ class CompositeMonitor(TrainerCallback):
                 fields[f"{name}_share"] = sum(s.get(name, 0.0) for s in self.since_log) / len(self.since_log)
         self.since_log = []
         return fields
+
+
+class TaskMonitor(TrainerCallback):
+    """Per-task raw loss and effective weight for the history (a task without batches since the last log is left
+    out rather than logged as zero)."""
+
+    def __init__(self, tasks: dict) -> None:
+        self.tasks = tasks
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        for task in self.tasks.values():
+            task.step = state.global_step
+
+    def record_fields(self) -> dict[str, float]:
+        fields: dict[str, float] = {}
+        for name, task in self.tasks.items():
+            mean = task.pop_raw_mean()
+            if mean is not None:
+                fields[f"task_{name}_loss"] = mean
+            fields[f"task_{name}_weight"] = task.effective_weight()
+        return fields
