@@ -10,8 +10,13 @@ from helpers import run_config
 from sentence_transformers import SentenceTransformer
 
 from embedtune.config import parse_config
-from embedtune.objectives.distillation import FeatureDistillLoss, ScoreDistillLoss, uniform_layer_map
-from embedtune.objectives.teacher import TeacherCache
+from embedtune.objectives.distillation import (
+    AttentionDistillLoss,
+    FeatureDistillLoss,
+    ScoreDistillLoss,
+    uniform_layer_map,
+)
+from embedtune.objectives.teacher import TeacherCache, word_attention
 from embedtune.pipeline import run_training
 
 TEXTS = ["the dog ran home", "a cat sat", "the dog ran home", "The Dog ran home", "water in the river"]
@@ -27,18 +32,18 @@ def test_cache_encodes_each_distinct_text_once_and_looks_rows_up(tiny_model, tin
     cache = TeacherCache.build(teacher, tiny_model, TEXTS, layers=[2, 4])
     # repeats and a case-only variant (the uncased student cannot tell them apart) are encoded once
     assert cache.texts_encoded == 3 and cache.dimension == 48 and set(cache.layers) == {2, 4}
-    batch = tiny_model.tokenize(["a cat sat", "the dog ran home"])
+    batch = tiny_model.preprocess(["a cat sat", "the dog ran home"])
     rows = cache.rows(batch)
     expected = teacher.encode(["a cat sat", "the dog ran home"], convert_to_tensor=True)
     torch.testing.assert_close(cache.embeddings[rows], expected, atol=1e-5, rtol=1e-4)
     with pytest.raises(KeyError, match="no teacher outputs"):
-        cache.rows(tiny_model.tokenize(["never seen before"]))
+        cache.rows(tiny_model.preprocess(["never seen before"]))
 
 
 def test_distillation_losses_are_zero_for_the_teacher_itself_and_positive_otherwise(tiny_model, tiny_model_dir):
     own = SentenceTransformer(str(tiny_model_dir), device="cpu")
     cache = TeacherCache.build(own, tiny_model, TEXTS, layers=[1, 2])
-    features = [tiny_model.tokenize(["the dog ran home", "a cat sat"]), tiny_model.tokenize(["a cat sat", TEXTS[4]])]
+    features = [tiny_model.preprocess(["the dog ran home", "a cat sat"]), tiny_model.preprocess(["a cat sat", TEXTS[4]])]
     tiny_model.eval()
     score = ScoreDistillLoss(tiny_model, cache)
     feature = FeatureDistillLoss(tiny_model, cache, layer_map={1: 1, 2: 2})
@@ -57,7 +62,7 @@ def test_feature_distillation_projects_when_sizes_differ(tiny_model, tiny_teache
     loss = FeatureDistillLoss(tiny_model, cache, layer_map=uniform_layer_map(2, 4))
     assert loss.project.in_features == 32 and loss.project.out_features == 48
     assert set(loss.layer_projections) == {"1", "2"}
-    value = loss([tiny_model.tokenize(TEXTS[:2])])
+    value = loss([tiny_model.preprocess(TEXTS[:2])])
     value.backward()
     assert loss.project.weight.grad is not None and float(value) > 0
 
@@ -68,9 +73,9 @@ def test_distillation_run_encodes_each_training_text_once(tmp_path, tiny_model_d
     built = []
     original = teacher_module.TeacherCache.build.__func__
 
-    def counting_build(cls, teacher, student, texts, layers=(), batch_size=32):
+    def counting_build(cls, teacher, student, texts, layers=(), batch_size=32, attention_layers=()):
         texts = list(texts)
-        cache = original(cls, teacher, student, texts, layers, batch_size)
+        cache = original(cls, teacher, student, texts, layers, batch_size, attention_layers)
         built.append((len(set(texts)), cache.texts_encoded))
         return cache
 
@@ -101,3 +106,51 @@ def test_distillation_run_encodes_each_training_text_once(tmp_path, tiny_model_d
     assert result.metrics["final"]
     saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert saved.get("output_hidden_states", False) is False  # switched on only inside the loss's forward
+
+
+def test_word_attention_merges_word_pieces_and_drops_special_tokens():
+    # tokens: [CLS] play ##ing dog [SEP] -> words 0 (play+##ing), 1 (dog)
+    attention = torch.tensor(
+        [
+            [0.2, 0.2, 0.2, 0.2, 0.2],
+            [0.1, 0.3, 0.3, 0.2, 0.1],
+            [0.1, 0.1, 0.1, 0.6, 0.1],
+            [0.5, 0.1, 0.1, 0.2, 0.1],
+            [0.2, 0.2, 0.2, 0.2, 0.2],
+        ]
+    )
+    words = word_attention(attention, [None, 0, 0, 1, None])
+    # word 0 queries: mean of rows 1-2 -> keys word0 = (0.6 + 0.2) / 2 = 0.4, word1 = (0.2 + 0.6) / 2 = 0.4
+    # word 1 query: row 3 -> word0 = 0.2, word1 = 0.2; rows renormalised
+    torch.testing.assert_close(words, torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
+    skewed = word_attention(torch.eye(5), [None, 0, 0, 1, None])
+    torch.testing.assert_close(skewed, torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+
+
+def test_attention_distillation_is_zero_against_itself_and_positive_otherwise(tiny_model, tiny_model_dir):
+    own = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    cache = TeacherCache.build(own, tiny_model, TEXTS, attention_layers=[1, 2])
+    assert set(cache.attention) == {1, 2} and len(cache.attention[1]) == cache.texts_encoded
+    loss = AttentionDistillLoss(tiny_model, cache, {1: 1, 2: 2})
+    features = [tiny_model.preprocess(["the dog ran home", "water in the river"])]
+    tiny_model.eval()
+    assert float(loss(features)) == pytest.approx(0.0, abs=1e-6)
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for parameter in tiny_model[0].auto_model.encoder.layer[0].attention.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    assert float(loss(features)) > 1e-4
+    # the student's attention implementation is restored after the loss ran eager
+    assert tiny_model[0].auto_model.config._attn_implementation == own[0].auto_model.config._attn_implementation
+
+
+def test_attention_distillation_from_a_bigger_teacher_trains(tmp_path, tiny_model_dir, tiny_teacher_dir):
+    components = [
+        {"name": "sts", "loss": {"name": "cosine"}},
+        {"name": "attention", "loss": {"name": "attention_distill", "teacher": str(tiny_teacher_dir)}, "weight": 0.7},
+    ]
+    raw = run_config(tmp_path, tiny_model_dir, loss={"name": "composite", "components": components})
+    run_training(parse_config(raw), tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    values = [r["attention_raw"] for r in records if r["kind"] == "train" and "attention_raw" in r]
+    assert values and all(v > 0 for v in values)

@@ -64,7 +64,7 @@ def test_triplets_pair_each_entailment_with_a_contradiction_of_its_premise(tmp_p
 
 def test_softmax_component_loss_matches_sentence_transformers_forward(tiny_model):
     loss = NLISoftmaxLoss(tiny_model, 32, num_labels=3)
-    features = [tiny_model.tokenize(["a dog runs", "a man plays"]), tiny_model.tokenize(["an animal", "music"])]
+    features = [tiny_model.preprocess(["a dog runs", "a man plays"]), tiny_model.preprocess(["an animal", "music"])]
     labels = torch.tensor([1, 0])
     tiny_model.eval()
     direct = loss(features, labels)

@@ -100,9 +100,10 @@ LossName = Literal[
     "variance",
     "score_distill",
     "feature_distill",
+    "attention_distill",
     "softmax",
 ]
-DISTILLATION = ("score_distill", "feature_distill")
+DISTILLATION = ("score_distill", "feature_distill", "attention_distill")
 
 
 class LossConfig(StrictModel):
@@ -125,8 +126,9 @@ class LossConfig(StrictModel):
     )
     layer_map: dict[int, int] | Literal["uniform"] | None = Field(
         None,
-        description="feature_distill: student layer -> teacher layer of mean-pooled hidden states to align "
-        "(uniform: every student layer to its proportional teacher layer); none: sentence embeddings only",
+        description="feature_distill: student -> teacher layer of mean-pooled hidden states to align; "
+        "attention_distill: of attention maps (default uniform). uniform: each student layer to its proportional "
+        "teacher layer; none (feature_distill): sentence embeddings only",
     )
     gold_blend: float = Field(
         0.0, ge=0, le=1, description="score_distill: target = (1 - b) teacher cosine + b gold score"

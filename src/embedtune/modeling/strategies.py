@@ -90,7 +90,7 @@ def _freeze_and_add_head(model, config: StrategyConfig) -> dict[str, float]:
 
     for parameter in model.parameters():
         parameter.requires_grad = False
-    width = model.get_sentence_embedding_dimension()
+    width = model.get_embedding_dimension()
     head = _projection(Dense, config.projection, width, config.projection_dim or width)
     modules = list(model._modules.values())
     pooling_at = next((i for i, m in enumerate(modules) if isinstance(m, Pooling)), len(modules) - 1)

@@ -6,7 +6,7 @@ import logging
 
 from torch import nn
 
-from embedtune.config import LossConfig
+from embedtune.config import DISTILLATION, LossConfig
 from embedtune.data.pairs import PairData
 from embedtune.errors import ConfigError
 from embedtune.objectives.registry import get_loss_spec
@@ -74,7 +74,7 @@ def build_loss(model, config: LossConfig, texts: list[str] | None = None) -> nn.
         return loss
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
 
-    width = model.get_sentence_embedding_dimension()
+    width = model.get_embedding_dimension()
     weights = config.matryoshka_weights or [1.0] * len(config.matryoshka_dims)
     by_dim: dict[int, float] = {}
     for dim, weight in zip(config.matryoshka_dims, weights):
@@ -86,52 +86,56 @@ def build_loss(model, config: LossConfig, texts: list[str] | None = None) -> nn.
 
 
 def _build_leaf(model, config: LossConfig, caches: dict) -> nn.Module:
-    from embedtune.objectives.distillation import FeatureDistillLoss, ScoreDistillLoss, uniform_layer_map
+    from embedtune.objectives.distillation import AttentionDistillLoss, FeatureDistillLoss, ScoreDistillLoss
 
     if config.name == "score_distill":
         return ScoreDistillLoss(model, caches[config.teacher], gold_blend=config.gold_blend)
     if config.name == "feature_distill":
         cache = caches[config.teacher]
-        return FeatureDistillLoss(model, cache, _layer_map(model, config, cache, uniform_layer_map))
+        return FeatureDistillLoss(model, cache, _layer_map(model, config, cache.num_layers) or {})
+    if config.name == "attention_distill":
+        cache = caches[config.teacher]
+        return AttentionDistillLoss(model, cache, _layer_map(model, config, cache.num_layers, default="uniform"))
     return get_loss_spec(config.name).build(model, config)
 
 
-def _layer_map(model, config: LossConfig, cache, uniform) -> dict[int, int]:
-    if config.layer_map is None:
-        return {}
-    if config.layer_map == "uniform":
-        from embedtune.objectives.teacher import transformer_config
-
-        return uniform(transformer_config(model).num_hidden_layers, cache.num_layers)
-    return dict(config.layer_map)
-
-
-def _teacher_layers(model, config: LossConfig, teacher) -> set[int]:
+def _layer_map(model, config: LossConfig, teacher_layers: int, default: str | None = None) -> dict[int, int] | None:
+    """Student -> teacher layers: the configured map, or uniform over every student layer."""
+    from embedtune.objectives.distillation import uniform_layer_map
     from embedtune.objectives.teacher import transformer_config
 
-    if config.layer_map is None:
-        return set()
-    if config.layer_map == "uniform":
-        from embedtune.objectives.distillation import uniform_layer_map
-
-        student, teach = transformer_config(model), transformer_config(teacher)
-        return set(uniform_layer_map(student.num_hidden_layers, teach.num_hidden_layers).values())
-    return set(config.layer_map.values())
+    chosen = config.layer_map if config.layer_map is not None else default
+    if chosen is None:
+        return None
+    if chosen == "uniform":
+        return uniform_layer_map(transformer_config(model).num_hidden_layers, teacher_layers)
+    return dict(chosen)
 
 
 def _teacher_caches(model, config: LossConfig, texts: list[str]) -> dict:
-    """One cache per teacher, holding the union of the layers its components align."""
+    """One cache per teacher, holding the union of the layers (and attention layers) its components need."""
     from embedtune.modeling.load import load_model
-    from embedtune.objectives.teacher import TeacherCache
+    from embedtune.objectives.teacher import TeacherCache, transformer_config
 
-    leaves = [
-        leaf for leaf in leaf_losses(config) if leaf.teacher and leaf.name in ("score_distill", "feature_distill")
-    ]
+    leaves = [leaf for leaf in leaf_losses(config) if leaf.name in DISTILLATION]
     caches = {}
     for path in dict.fromkeys(leaf.teacher for leaf in leaves):
         teacher = load_model(path, model.max_seq_length)
-        layers = set().union(*(_teacher_layers(model, leaf, teacher) for leaf in leaves if leaf.teacher == path))
-        caches[path] = TeacherCache.build(teacher, model, texts, layers)
+        count = transformer_config(teacher).num_hidden_layers
+        mine = [leaf for leaf in leaves if leaf.teacher == path]
+        pooled = {
+            t
+            for leaf in mine
+            if leaf.name == "feature_distill"
+            for t in (_layer_map(model, leaf, count) or {}).values()
+        }
+        attention = {
+            t
+            for leaf in mine
+            if leaf.name == "attention_distill"
+            for t in _layer_map(model, leaf, count, "uniform").values()
+        }
+        caches[path] = TeacherCache.build(teacher, model, texts, pooled, attention_layers=attention)
         del teacher  # its outputs are cached; the weights are not needed during training
     return caches
 

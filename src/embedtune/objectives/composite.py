@@ -70,12 +70,20 @@ class CompositeLoss(nn.Module):
     def _embed(self, sentence_features: list[dict]) -> list[Tensor]:
         from sentence_transformers.base.losses.merged_forward import embed_columns
 
-        from embedtune.objectives.teacher import hidden_states_enabled
+        from embedtune.objectives.teacher import hidden_states_enabled, maybe_attentions_captured
 
-        if any(getattr(component, "needs_hidden_states", False) for component in self.components.values()):
-            with hidden_states_enabled(self.model):  # one forward per column fills its all_layer_embeddings
-                return [self.model(features)["sentence_embedding"] for features in sentence_features]
-        return embed_columns(self.model, sentence_features)
+        parts = self.components.values()
+        hidden = any(getattr(component, "needs_hidden_states", False) for component in parts)
+        attending = any(getattr(component, "needs_attentions", False) for component in parts)
+        if not hidden and not attending:
+            return embed_columns(self.model, sentence_features)
+        # one forward per column, so each column's dict gets its own hidden states and attentions
+        embeddings = []
+        with hidden_states_enabled(self.model), maybe_attentions_captured(self.model, attending) as captured:
+            for features in sentence_features:
+                embeddings.append(self.model(features)["sentence_embedding"])
+                features["attentions"] = captured.pop() if attending else None
+        return embeddings
 
     def pop_raw_means(self) -> dict[str, float]:
         """Mean raw value of each component over the training forwards since the last call."""

@@ -59,7 +59,7 @@ class FeatureDistillLoss(nn.Module):
         super().__init__()
         self.model, self.cache = model, cache
         self.layer_map = dict(layer_map or {})
-        width = model.get_sentence_embedding_dimension()
+        width = model.get_embedding_dimension()
         hidden = transformer_config(model).hidden_size
         self.project = self._projection(width, cache.dimension)
         self.layer_projections = nn.ModuleDict(
@@ -94,3 +94,61 @@ class FeatureDistillLoss(nn.Module):
                 target = self.cache.layers[teacher_layer][rows].to(pooled.device)
                 terms.append(F.mse_loss(self.layer_projections[str(student_layer)](pooled), target))
         return torch.stack(terms).mean()
+
+
+class AttentionDistillLoss(nn.Module):
+    """KL(teacher || student) between self-attention distributions of mapped layers, compared between *words*.
+
+    Inputs: any text columns (labels ignored). MPNet and BERT tokenise differently, so token-level maps have
+    different sizes and meanings; both are reduced to word-level maps (:func:`word_attention`: mean over a word's
+    query tokens, sum over its key tokens, special tokens and padding dropped, rows renormalised). Heads are averaged
+    on both sides, which also covers different head counts and keeps the teacher cache at one W x W map per text
+    and layer. When truncation leaves the two with different word counts, the shared leading words are compared.
+    ``layer_map`` maps student layer -> teacher layer, 1-based (uniform 6 -> 12: 1->2, ..., 6->12).
+    """
+
+    needs_attentions = True
+
+    def __init__(self, model, cache: TeacherCache, layer_map: dict[int, int]) -> None:
+        super().__init__()
+        self.model, self.cache, self.layer_map = model, cache, dict(layer_map)
+        missing = sorted(set(self.layer_map.values()) - set(cache.attention))
+        if missing:
+            raise ValueError(f"the teacher cache holds no attention maps for teacher layers {missing}")
+
+    def forward(self, sentence_features, labels: Tensor | None = None) -> Tensor:
+        from embedtune.objectives.teacher import attentions_captured
+
+        sentence_features = list(sentence_features)
+        with attentions_captured(self.model) as captured:
+            embeddings = []
+            for features in sentence_features:
+                embeddings.append(self.model(features)["sentence_embedding"])
+                features["attentions"] = captured.pop()
+        return self.compute_loss_from_forward(sentence_features, embeddings, labels)
+
+    def compute_loss_from_forward(self, sentence_features, embeddings: list[Tensor], labels) -> Tensor:
+        from embedtune.objectives.teacher import word_attention
+
+        terms = []
+        for features in sentence_features:
+            rows = self.cache.rows(features).tolist()
+            for b, row in enumerate(rows):
+                words = self.cache.student_words[row]
+                for student_layer, teacher_layer in self.layer_map.items():
+                    student = word_attention(features["attentions"][student_layer - 1][b].mean(dim=0), words)
+                    teacher = self.cache.attention[teacher_layer][row].to(student.device, student.dtype)
+                    shared = min(len(student), len(teacher))
+                    if shared == 0:
+                        continue
+                    terms.append(_row_kl(teacher[:shared, :shared], student[:shared, :shared]))
+        if not terms:
+            return embeddings[0].sum() * 0.0
+        return torch.stack(terms).mean()
+
+
+def _row_kl(target: Tensor, predicted: Tensor) -> Tensor:
+    """Mean over rows of KL(target_row || predicted_row), each row renormalised over the shared words."""
+    target = target / target.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    predicted = predicted / predicted.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    return (target * (target.clamp_min(1e-12).log() - predicted.clamp_min(1e-12).log())).sum(dim=1).mean()

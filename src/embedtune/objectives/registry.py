@@ -152,6 +152,15 @@ register_loss(
 )
 register_loss(
     LossSpec(
+        "attention_distill",
+        _distillation("attention_distill"),
+        ANY_DATA,
+        False,
+        "KL between teacher and student attention of mapped layers, compared between words (tokenisers differ).",
+    )
+)
+register_loss(
+    LossSpec(
         "feature_distill",
         _distillation("feature_distill"),
         ANY_DATA,
@@ -164,7 +173,7 @@ register_loss(
 def _softmax(model, c: LossConfig) -> nn.Module:
     from embedtune.objectives.nli import NLISoftmaxLoss
 
-    return NLISoftmaxLoss(model, model.get_sentence_embedding_dimension(), num_labels=c.num_labels)
+    return NLISoftmaxLoss(model, model.get_embedding_dimension(), num_labels=c.num_labels)
 
 
 register_loss(

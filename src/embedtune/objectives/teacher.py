@@ -30,6 +30,49 @@ def hidden_states_enabled(model):
         config.output_hidden_states = before
 
 
+@contextmanager
+def attentions_captured(model):
+    """Inside the block every forward of ``model`` appends its per-layer attention probabilities to the yielded
+    list. Needs eager attention (sdpa computes no probabilities), so the block switches to it and back."""
+    auto_model = model[0].auto_model
+    config = transformer_config(model)
+    before = (getattr(config, "output_attentions", False), config._attn_implementation)
+    captured: list = []
+    if before[1] != "eager":  # before output_attentions: transformers refuses it under sdpa
+        auto_model.set_attn_implementation("eager")
+    config.output_attentions = True
+    original = auto_model.forward
+
+    def forward(*args, **kwargs):  # sentence-transformers calls .forward directly, so a forward hook never fires
+        output = original(*args, **kwargs)
+        captured.append(output.attentions)
+        return output
+
+    auto_model.forward = forward
+    try:
+        yield captured
+    finally:
+        del auto_model.forward  # back to the class's method
+        config.output_attentions = before[0]
+        if before[1] != "eager":
+            auto_model.set_attn_implementation(before[1])
+
+
+def word_attention(attention: Tensor, word_ids: list[int | None]) -> Tensor:
+    """Token attention (heads averaged, ``[T, T]``) as attention between words: the mean over a word's query
+    tokens of the attention summed over its key tokens, rows renormalised over words (special tokens and padding
+    drop out). Two tokenisers that split the same words differently give maps of the same size this way."""
+    words = max((w for w in word_ids if w is not None), default=-1) + 1
+    length = min(len(word_ids), attention.shape[-1])
+    member = torch.zeros(length, words, dtype=attention.dtype, device=attention.device)
+    for token, word in enumerate(word_ids[:length]):
+        if word is not None:
+            member[token, word] = 1.0
+    queries = member / member.sum(dim=0, keepdim=True).clamp_min(1.0)
+    mapped = queries.T @ attention[:length, :length] @ member
+    return mapped / mapped.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
 def mean_pool(token_embeddings: Tensor, attention_mask: Tensor) -> Tensor:
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
     return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
@@ -40,7 +83,8 @@ def token_key(input_ids: Tensor, attention_mask: Tensor) -> tuple[int, ...]:
 
 
 class TeacherCache:
-    """Sentence embeddings and mean-pooled hidden layers of a teacher for every distinct text, computed once.
+    """Teacher outputs for every distinct training text, computed once: sentence embeddings, mean-pooled hidden
+    layers and (for attention distillation) word-level attention maps of chosen layers.
 
     A loss sees token ids, not texts, so entries are keyed by the *student's* token ids of each text. Texts the
     student cannot tell apart (an uncased student, or a difference past max_seq_length) share the first one's entry.
@@ -48,10 +92,18 @@ class TeacherCache:
     """
 
     def __init__(
-        self, embeddings: Tensor, layers: dict[int, Tensor], index: dict[tuple[int, ...], int], num_layers: int
+        self,
+        embeddings: Tensor,
+        layers: dict[int, Tensor],
+        index: dict[tuple[int, ...], int],
+        num_layers: int,
+        attention: dict[int, list[Tensor]] | None = None,
+        student_words: list[list[int | None]] | None = None,
     ) -> None:
         self.embeddings, self.layers, self.index = embeddings, layers, index
         self.num_layers = num_layers  # the teacher's transformer layers, for a uniform layer map
+        self.attention = attention or {}  # teacher layer (1-based) -> word-level map of each row
+        self.student_words = student_words or []  # each row's word of each student token (None: special)
         self.texts_encoded = len(embeddings)
 
     @property
@@ -60,29 +112,46 @@ class TeacherCache:
 
     @classmethod
     @torch.no_grad()
-    def build(cls, teacher, student, texts: Iterable[str], layers: Iterable[int] = (), batch_size: int = 32):
-        index: dict[tuple[int, ...], int] = {}
-        distinct: list[str] = []
-        for text in dict.fromkeys(texts):
-            features = student.tokenize([text])
-            key = token_key(features["input_ids"][0], features["attention_mask"][0])
-            if key not in index:
-                index[key] = len(distinct)
-                distinct.append(text)
-        wanted = sorted(set(layers))
+    def build(
+        cls,
+        teacher,
+        student,
+        texts: Iterable[str],
+        layers: Iterable[int] = (),
+        batch_size: int = 32,
+        attention_layers: Iterable[int] = (),
+    ):
+        distinct, index, student_words = _distinct_by_student_tokens(student, texts)
+        wanted, attending = sorted(set(layers)), sorted(set(attention_layers))
         embeddings, pooled = [], {layer: [] for layer in wanted}
+        maps: dict[int, list[Tensor]] = {layer: [] for layer in attending}
         teacher.eval()
-        with hidden_states_enabled(teacher):
+        with hidden_states_enabled(teacher), maybe_attentions_captured(teacher, bool(attending)) as captured:
             for start in range(0, len(distinct), batch_size):
-                features = teacher.tokenize(distinct[start : start + batch_size])
-                features = {k: v.to(teacher.device) if isinstance(v, Tensor) else v for k, v in features.items()}
+                batch = distinct[start : start + batch_size]
+                encoding = teacher.tokenizer(
+                    batch,
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=teacher.max_seq_length,
+                    return_tensors="pt",
+                )
+                features = {k: v.to(teacher.device) for k, v in encoding.items()}
                 out = teacher(features)
                 embeddings.append(out["sentence_embedding"].float().cpu())
                 for layer in wanted:
                     pooled[layer].append(mean_pool(out["all_layer_embeddings"][layer], out["attention_mask"]).cpu())
+                if attending:
+                    attentions = captured.pop()
+                    for row in range(len(batch)):
+                        words = encoding.word_ids(row)
+                        for layer in attending:
+                            head_mean = attentions[layer - 1][row].float().mean(dim=0).cpu()
+                            maps[layer].append(word_attention(head_mean, words))
         logger.info("teacher: %d distinct texts encoded once (layers %s)", len(distinct), wanted or "none")
         layer_count = transformer_config(teacher).num_hidden_layers
-        return cls(torch.cat(embeddings), {k: torch.cat(v).float() for k, v in pooled.items()}, index, layer_count)
+        pooled_layers = {k: torch.cat(v).float() for k, v in pooled.items()}
+        return cls(torch.cat(embeddings), pooled_layers, index, layer_count, maps, student_words)
 
     def rows(self, features: dict) -> Tensor:
         """Cache rows of a tokenised batch column; a text missing from the cache is a bug in how it was built."""
@@ -91,3 +160,27 @@ class TeacherCache:
         if missing:
             raise KeyError(f"{len(missing)} batch texts have no teacher outputs; the cache covers the training texts")
         return torch.tensor([self.index[k] for k in keys], dtype=torch.long)
+
+
+def _distinct_by_student_tokens(student, texts: Iterable[str]):
+    """Texts the student tokenises differently, their index by token ids, and each one's student word ids."""
+    index: dict[tuple[int, ...], int] = {}
+    distinct: list[str] = []
+    words: list[list[int | None]] = []
+    for text in dict.fromkeys(texts):
+        encoding = student.tokenizer([text], truncation="longest_first", max_length=student.max_seq_length)
+        key = tuple(encoding["input_ids"][0])
+        if key not in index:
+            index[key] = len(distinct)
+            distinct.append(text)
+            words.append(encoding.word_ids(0))
+    return distinct, index, words
+
+
+@contextmanager
+def maybe_attentions_captured(model, enabled: bool):
+    if not enabled:
+        yield None
+        return
+    with attentions_captured(model) as captured:
+        yield captured
