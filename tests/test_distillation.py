@@ -43,7 +43,10 @@ def test_cache_encodes_each_distinct_text_once_and_looks_rows_up(tiny_model, tin
 def test_distillation_losses_are_zero_for_the_teacher_itself_and_positive_otherwise(tiny_model, tiny_model_dir):
     own = SentenceTransformer(str(tiny_model_dir), device="cpu")
     cache = TeacherCache.build(own, tiny_model, TEXTS, layers=[1, 2])
-    features = [tiny_model.preprocess(["the dog ran home", "a cat sat"]), tiny_model.preprocess(["a cat sat", TEXTS[4]])]
+    features = [
+        tiny_model.preprocess(["the dog ran home", "a cat sat"]),
+        tiny_model.preprocess(["a cat sat", TEXTS[4]]),
+    ]
     tiny_model.eval()
     score = ScoreDistillLoss(tiny_model, cache)
     feature = FeatureDistillLoss(tiny_model, cache, layer_map={1: 1, 2: 2})
