@@ -242,6 +242,26 @@ def hard_negatives(
 NLI_CLASSES = "contradiction,entailment,neutral"
 
 
+@app.command()
+def interpolate(
+    tuned: Annotated[str, typer.Argument(help="tuned model folder or run dir")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the interpolated model")],
+    alpha: Annotated[float, typer.Option(help="base + alpha * (tuned - base); 1 = tuned, 0 = base")] = 0.5,
+    base: Annotated[str, typer.Option(help="the model the tuned one started from")] = "default",
+) -> None:
+    """WiSE-FT: a model between the base and a tuned one in weight space (less forgetting, less gain)."""
+    from embedtune.modeling.interpolation import interpolate_weights, state_copy
+    from embedtune.modeling.load import load_model
+    from embedtune.rundir import save_model_atomic
+
+    if out.exists():
+        raise UserError(f"{out}: exists; choose another --out")
+    model = load_model(_model_of(tuned))
+    interpolate_weights(model, state_copy(load_model(_model_of(base))), alpha)
+    save_model_atomic(model, out)
+    typer.echo(f"wrote {out}: base + {alpha:g} x (tuned - base)")
+
+
 @app.command("nli-triplets")
 def nli_triplets_command(
     data: Annotated[Path, typer.Argument(help="NLI pairs (premise, hypothesis, class), e.g. SICK")],

@@ -354,6 +354,12 @@ class TrainingConfig(StrictModel):
     head_lr: float | None = Field(
         None, gt=0, description="lr of everything outside the encoder (projection heads, loss-owned projections)"
     )
+    interpolate_base: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="WiSE-FT: save base + alpha * (tuned - base); smaller alpha forgets less and gains less",
+    )
     task_sampling: Literal["proportional", "round_robin"] = Field(
         "proportional", description="multi-task: batches in proportion to data sizes, or in turn until one runs out"
     )
@@ -388,6 +394,18 @@ class RunConfig(StrictModel):
     def _tasks_without_curriculum(self) -> RunConfig:
         if self.data.tasks and self.training.curriculum is not None:
             raise ValueError("data.tasks and training.curriculum cannot be combined (one batch order each)")
+        return self
+
+    @model_validator(mode="after")
+    def _interpolation_needs_base_shapes(self) -> RunConfig:
+        strategy = self.strategy
+        if self.training.interpolate_base is not None and (
+            strategy.name == "frozen" or (strategy.name == "lora" and not strategy.merge_lora)
+        ):
+            raise ValueError(
+                "training.interpolate_base needs the tuned model to have the base's weights: strategy full, or lora "
+                "with merge_lora"
+            )
         return self
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
 from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
+from embedtune.modeling.interpolation import interpolate_weights, state_copy
 from embedtune.modeling.layers import ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.load import load_model, resolve_model_path
 from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
@@ -75,6 +76,7 @@ class _Prepared:
     best_metric: str | None
     curriculum: CurriculumPlan | None = None
     tasks: list = field(default_factory=list)  # PairData of each data.tasks entry, in order
+    base_state: dict | None = None  # the untuned weights, kept when training.interpolate_base is set
 
 
 def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
@@ -87,7 +89,7 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
     try:
         balance_warnings = _train(config, output_dir, prepared, resume)
-        _save_model(config, prepared.model, output_dir)
+        _save_model(config, prepared, output_dir)
         final = measure(prepared.eval_sets, prepared.model)
         _log_metrics("final", final.metrics)
         metrics = {"baseline": prepared.baseline.metrics, "final": final.metrics}
@@ -118,12 +120,13 @@ def _prepare(config: RunConfig) -> _Prepared:
     model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
     baseline = measure(eval_sets, model)
     _log_metrics("baseline", baseline.metrics)
+    base_state = state_copy(model) if config.training.interpolate_base is not None else None
     best_metric = _best_metric(config, eval_sets, baseline.metrics)
     if retention_name:
         check_retention(
             {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
         )
-    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan, tasks)
+    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan, tasks, base_state)
 
 
 def _statistics(config: RunConfig, prepared: _Prepared, final: Measurement) -> dict:
@@ -309,11 +312,17 @@ def _no_duplicates(config: RunConfig) -> bool:
     return any(uses_in_batch_negatives(loss) for loss in (config.loss, *(task.loss for task in config.data.tasks)))
 
 
-def _save_model(config: RunConfig, model, output_dir: Path) -> None:
+def _save_model(config: RunConfig, prepared: _Prepared, output_dir: Path) -> None:
+    """model/ is what gets measured: merged LoRA, and interpolated towards the base when configured (adapter/
+    keeps the trained, uninterpolated adapter)."""
+    model = prepared.model
     if config.strategy.name == "lora":
         save_model_atomic(model, output_dir / "adapter")
         if config.strategy.merge_lora:
             merge_lora(model)
+    if prepared.base_state is not None:
+        interpolate_weights(model, prepared.base_state, config.training.interpolate_base)
+        logger.info("model/ = base + %.2f x (tuned - base) (WiSE-FT)", config.training.interpolate_base)
     save_model_atomic(model, output_dir / "model")
 
 

@@ -1,0 +1,36 @@
+"""Weight-space interpolation between the untuned and the tuned model (WiSE-FT, Wortsman et al., 2022).
+
+``base + alpha * (tuned - base)``: fine-tuning moves the weights along a path on which, near its end, in-domain
+quality is nearly flat while general quality recovers quickly towards the base. Interpolating keeps most of the domain
+gain and gives back much of what was forgotten, at no training cost.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from embedtune.errors import UserError
+
+
+def interpolate_weights(tuned, base_state: dict[str, torch.Tensor], alpha: float) -> None:
+    """Set ``tuned``'s weights in place to ``base + alpha * (tuned - base)`` for every floating-point tensor.
+
+    Both must have the same architecture (same names and shapes): a model with a new head or a different size
+    has no base weights to return to.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"interpolation alpha must be in [0, 1], got {alpha}")
+    state = tuned.state_dict()
+    missing = sorted(set(state) ^ set(base_state))
+    if missing:
+        raise UserError(f"cannot interpolate: the models differ in {len(missing)} tensors (e.g. '{missing[0]}')")
+    for name, value in state.items():
+        base = base_state[name]
+        if base.shape != value.shape:
+            raise UserError(f"cannot interpolate: '{name}' has shape {tuple(value.shape)} vs {tuple(base.shape)}")
+        if value.is_floating_point():
+            value.copy_(base.to(value.dtype) + alpha * (value - base.to(value.dtype)))
+
+
+def state_copy(model) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
