@@ -469,3 +469,19 @@ def test_tsv_reads_csv_style_quoted_fields_like_the_shared_stsb_files(tmp_path):
     assert data.texts1 == ['A dog in a "superman" shirt.', 'He said "hi" twice']
     assert data.texts2 == ["A dog in a Superman shirt.", "tab\tinside"]
     assert data.lines == [2, 3]
+
+
+def test_sample_keeps_a_seeded_subset_in_file_order(tmp_path):
+    from helpers import write_pairs
+
+    path = write_pairs(tmp_path / "pairs.tsv", n=40)
+    every = load_pairs(DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5)))
+    sampled = load_pairs(DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5), sample=10))
+    again = load_pairs(DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5), sample=10))
+    other = load_pairs(
+        DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5), sample=10, sample_seed=1)
+    )
+    assert len(sampled) == 10 and sampled.texts1 == again.texts1 and sampled.texts1 != other.texts1
+    assert sampled.lines == sorted(sampled.lines)
+    assert all(every.texts1[line - 2] == text for line, text in zip(sampled.lines, sampled.texts1))
+    assert len(load_pairs(DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5), sample=99))) == 40

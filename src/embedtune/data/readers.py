@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,7 +34,16 @@ def _dialect(fmt: str, quoting: str) -> dict:
 
 
 def load_pairs(spec: DataSpec) -> PairData:
-    """Load and validate one data file; the format comes from the spec so callers never branch on it."""
+    """Load and validate one data file (every row, even when ``sample`` keeps fewer); the format comes from the
+    spec so callers never branch on it."""
+    data = _load_all(spec)
+    if spec.sample is None or spec.sample >= len(data):
+        return data
+    kept = sorted(random.Random(spec.sample_seed).sample(range(len(data)), spec.sample))
+    return data.subset(kept)
+
+
+def _load_all(spec: DataSpec) -> PairData:
     fmt = spec.resolved_format()
     text = _read_text(spec.path)
     if fmt == "json":

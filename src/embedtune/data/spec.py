@@ -43,6 +43,10 @@ class DataSpec(StrictModel):
     label_classes: list[str] | None = Field(
         None, description="class names of the label column (e.g. NLI: contradiction, entailment, neutral)"
     )
+    sample: int | None = Field(
+        None, ge=1, description="use a seeded random subset of this many rows (quick runs); None: every row"
+    )
+    sample_seed: int = Field(0, description="seed of the sample")
     name: str | None = Field(None, description="short name used as metric prefix; default: the file stem")
     quoting: Literal["csv", "none"] = Field(
         "csv",
