@@ -20,9 +20,14 @@ RESULT_SECTIONS = [
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
     ("quality", "Untuned models on every set in ../shared/data (`embedtune bench quality`)"),
     ("bootstrap_speed", "Paired bootstrap speed (`python bench/bootstrap_speed.py`)"),
-    ("tickets-curriculum-345-cosine", "IT tickets: 3-4-5 curriculum, full fine-tuning + cosine, no rehearsal"),
-    ("tickets-curriculum-444-mnrl-lora", "IT tickets, preliminary: LoRA + MNRL, 4-4-4"),
-    ("tickets-curriculum-2310-cosine-lora", "IT tickets, preliminary (shortened 1-1-2, restart): LoRA + cosine"),
+    ("tickets-rehearsal", "IT tickets: 150 mined pairs a category and phase, 1-1-2, full + cosine, SICK rehearsal"),
+    ("tickets_wise", "IT tickets: WiSE-FT of that run, alpha chosen on STS-B train (`python bench/tickets_wise.py`)"),
+    ("tickets-curriculum-345-cosine", "IT tickets: 3-4-5 curriculum (60 pairs a category and phase), full + cosine"),
+    ("tickets_schedules", "IT tickets: schedules and hard negatives at one budget (`bench/tickets_schedules.py`)"),
+    ("tickets-curriculum-444-mnrl-lora", "IT tickets, short run: LoRA + MNRL, 4-4-4"),
+    ("tickets-curriculum-2310-cosine-lora", "IT tickets, short run (2-3-10 shortened to 1-1-2): LoRA + cosine"),
+    ("distill-balanced", "Balanced distillation: MPNet teacher -> MiniLM on STS-B + SICK NLI"),
+    ("isotropy", "Isotropy regularisation on a frozen MiniLM (`python bench/isotropy.py`)"),
 ]
 
 

@@ -40,7 +40,7 @@ def test_fixed_and_uncertainty_weighting():
 def test_non_finite_task_loss_names_the_task():
     task = TaskLoss("nli", Fixed(float("inf")))
     task.step = 9
-    with pytest.raises(NonFiniteLossError, match="'task nli' is inf at step 9"):
+    with pytest.raises(NonFiniteLossError, match="the loss of task 'nli' is inf at step 9"):
         task([], None)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.errors import ForgettingError, UserError
+from embedtune.errors import ForgettingError, NonFiniteLossError, UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -431,9 +431,11 @@ def main() -> None:
             raise
         typer.echo(f"error: {error}", err=True)
         sys.exit(USER_ERROR_EXIT)
-    except ForgettingError as error:
+    except (ForgettingError, NonFiniteLossError) as error:
+        if STATE["debug"]:
+            raise
         typer.echo(f"error: {error}", err=True)
-        sys.exit(ForgettingError.exit_code)
+        sys.exit(error.exit_code)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ class NonFiniteLossError(Exception):
 
     exit_code = 4
 
-    def __init__(self, component: str, step: int, value: float) -> None:
+    def __init__(self, what: str, step: int, value: float) -> None:
         super().__init__(
-            f"loss component '{component}' is {value} at step {step}; training stopped (the last checkpoint is kept). "
+            f"{what} is {value} at step {step}; training stopped (the last checkpoint is kept). "
             "Try a lower training.lr, training.max_grad_norm, or check the data for extreme scores"
         )
-        self.component, self.step, self.value = component, step, value
+        self.what, self.step, self.value = what, step, value

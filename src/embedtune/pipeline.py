@@ -30,6 +30,7 @@ from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_
 from embedtune.objectives import build_loss, prepare_training_data
 from embedtune.objectives.build import uses_in_batch_negatives
 from embedtune.objectives.composite import CompositeLoss
+from embedtune.objectives.guard import FiniteLossGuard
 from embedtune.objectives.multitask import TaskLoss
 from embedtune.rundir import (
     check_run_dir,
@@ -40,7 +41,7 @@ from embedtune.rundir import (
     write_text_atomic,
 )
 from embedtune.training import HistoryCallback, read_history, training_arguments
-from embedtune.training.composite_monitor import CompositeMonitor, TaskMonitor
+from embedtune.training.composite_monitor import CompositeMonitor, StepProgress, TaskMonitor
 from embedtune.training.curriculum import (
     CurriculumPlan,
     curriculum_trainer_class,
@@ -222,6 +223,9 @@ def _objective(config: RunConfig, prepared: _Prepared, model) -> _Objective:
     if isinstance(main, CompositeLoss):
         monitors.append(CompositeMonitor(main, config.loss.balance_share, config.loss.balance_window))
     if not prepared.tasks:
+        if not isinstance(main, CompositeLoss):  # composites check each component themselves
+            main = FiniteLossGuard(main, config.loss.name)
+            monitors.append(StepProgress(main))
         return _Objective(main, prepared.train_data.to_dataset(), main, monitors)
     from datasets import DatasetDict
 

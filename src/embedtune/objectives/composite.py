@@ -59,7 +59,7 @@ class CompositeLoss(nn.Module):
                 raw = component.compute_loss_from_embeddings(embeddings, labels)
             value = float(raw.detach())
             if not math.isfinite(value):
-                raise NonFiniteLossError(name, self.step, value)
+                raise NonFiniteLossError(f"loss component '{name}'", self.step, value)
             if self.model.training:
                 self._raw_sums[name] = self._raw_sums.get(name, 0.0) + value
                 self._raw_counts[name] = self._raw_counts.get(name, 0) + 1

@@ -41,7 +41,7 @@ class TaskLoss(nn.Module):
             raw = torch.stack(list(raw.values())).sum()
         value = float(raw.detach())
         if not math.isfinite(value):
-            raise NonFiniteLossError(f"task {self.name}", self.step, value)
+            raise NonFiniteLossError(f"the loss of task '{self.name}'", self.step, value)
         if self.loss.training:
             self.raw_sum, self.raw_count = self.raw_sum + value, self.raw_count + 1
         if self.log_variance is None:

@@ -86,3 +86,16 @@ class TaskMonitor(TrainerCallback):
                 fields[f"task_{name}_loss"] = mean
             fields[f"task_{name}_weight"] = task.effective_weight()
         return fields
+
+
+class StepProgress(TrainerCallback):
+    """Tells a loss wrapper (the NaN guard) the step, so its error can name it."""
+
+    def __init__(self, target) -> None:
+        self.target = target
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.target.set_progress(state.global_step, state.epoch or 0.0)
+
+    def record_fields(self) -> dict[str, float]:
+        return {}
