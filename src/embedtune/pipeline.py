@@ -18,7 +18,7 @@ from embedtune.config import RunConfig, dump_config
 from embedtune.data.checks import warn_data_issues
 from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
-from embedtune.errors import ConfigError, ForgettingError
+from embedtune.errors import ConfigError, ForgettingError, UserError
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
@@ -34,6 +34,7 @@ from embedtune.objectives.guard import FiniteLossGuard
 from embedtune.objectives.multitask import TaskLoss
 from embedtune.rundir import (
     check_run_dir,
+    last_complete_checkpoint,
     prepare_run_dir,
     save_model_atomic,
     set_state,
@@ -195,7 +196,10 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
         evaluator=[eval_set.evaluator for eval_set in prepared.eval_sets] or None,
         callbacks=callbacks,
     )
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    checkpoint = last_complete_checkpoint(output_dir / "checkpoints") if resume else None
+    if resume and checkpoint is None:
+        raise UserError(f"{output_dir}: nothing to resume (no complete checkpoint in checkpoints/)")
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     return [warning for monitor in objective.monitors for warning in getattr(monitor, "warnings", [])]
 
 
@@ -274,10 +278,8 @@ def _reset_history(path: Path, resume: bool) -> None:
     if not resume:
         path.unlink(missing_ok=True)
         return
-    from transformers.trainer_utils import get_last_checkpoint
-
-    last = get_last_checkpoint(str(path.parent / "checkpoints"))
-    kept_until = int(last.rsplit("-", 1)[-1]) if last else 0
+    last = last_complete_checkpoint(path.parent / "checkpoints")
+    kept_until = int(last.name.rsplit("-", 1)[-1]) if last else 0
     kept = [record for record in read_history(path) if record["step"] <= kept_until and record["kind"] != "summary"]
     write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in kept))
 

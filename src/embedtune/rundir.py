@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from embedtune.errors import UserError
+
+logger = logging.getLogger("embedtune")
 
 STATE_FILE = "state.json"
 
@@ -77,3 +80,36 @@ def set_state(path: Path, state: str, **details: object) -> None:
 def read_state(path: Path) -> str | None:
     file = Path(path) / STATE_FILE
     return json.loads(file.read_text(encoding="utf-8"))["state"] if file.exists() else None
+
+
+def last_complete_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest checkpoint that was fully written; incomplete newer ones are renamed ``*.incomplete``.
+
+    The trainer writes a checkpoint's files in place and ``trainer_state.json`` last, so a process killed while
+    saving leaves a folder without a readable one. Resuming from it would fail or, worse, load half a state.
+    """
+    import re
+
+    found = []
+    for folder in checkpoints.glob("checkpoint-*"):
+        match = re.fullmatch(r"checkpoint-(\d+)", folder.name)
+        if match and folder.is_dir():
+            found.append((int(match.group(1)), folder))
+    for _, folder in sorted(found, reverse=True):
+        if _readable_state(folder / "trainer_state.json"):
+            return folder
+        aside = folder.with_name(folder.name + ".incomplete")
+        shutil.rmtree(aside, ignore_errors=True)  # an earlier crash at the same step
+        folder.rename(aside)
+        logger.warning(
+            "%s was not fully written (killed while saving?); kept aside as %s.incomplete", folder, folder.name
+        )
+    return None
+
+
+def _readable_state(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
