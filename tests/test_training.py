@@ -158,3 +158,22 @@ def test_gradient_accumulation_with_in_batch_negatives_warns(tmp_path, tiny_mode
     with caplog.at_level("WARNING", logger="embedtune"):
         run_training(parse_config(raw), tmp_path / "run")
     assert "cached_mnrl" in caplog.text
+
+
+def test_pickled_weights_are_refused_and_safetensors_load(tmp_path, tiny_model_dir):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from embedtune.errors import UserError
+    from embedtune.modeling.load import load_model
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = folder / "model.safetensors"
+    torch.save(load_file(str(weights)), folder / "pytorch_model.bin")
+    weights.unlink()
+    with pytest.raises(UserError, match=r"pytorch_model\.bin: pickle-based weights are not loaded"):
+        load_model(str(folder))
+    assert load_model(str(tiny_model_dir)) is not None

@@ -29,10 +29,24 @@ def resolve_model_path(name: str) -> str:
     if path.exists():
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise UserError(f"{path}: not a model folder (no modules.json or config.json)")
+        _require_safetensors(path)
         return str(path.resolve())
     if name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
         raise UserError(f"{name}: model folder not found")
     return name
+
+
+PICKLED_WEIGHTS = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
+
+
+def _require_safetensors(folder: Path) -> None:
+    """Weights load only from safetensors: pickle-based files (pytorch_model.bin, *.pt) can run code on load."""
+    for weights in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PICKLED_WEIGHTS):
+        if not any(weights.parent.glob("*.safetensors")):
+            raise UserError(
+                f"{weights}: pickle-based weights are not loaded (unpickling can run code); convert the model to "
+                "safetensors (e.g. load it once yourself and save_pretrained(..., safe_serialization=True))"
+            )
 
 
 def load_model(name: str = DEFAULT_MODEL, max_seq_length: int | None = None, trust_remote_code: bool = False):
