@@ -38,3 +38,33 @@ class NonFiniteLossError(Exception):
             "Try a lower training.lr, training.max_grad_norm, or check the data for extreme scores"
         )
         self.what, self.step, self.value = what, step, value
+
+
+class ResourceError(UserError):
+    """The machine ran out of something (disk, memory, permission) mid-run; the message says what to try next."""
+
+
+def resource_error(error: BaseException, batch_size: int | None = None) -> ResourceError | None:
+    """A one-line ResourceError for a full disk, a failed allocation or a refused write; None for anything else."""
+    import errno
+
+    text = str(error)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {error.filename}" if error.filename else ""
+        return ResourceError(
+            f"disk full{where}; free space, or keep fewer checkpoints (training.save_total_limit: 1) and retry with "
+            "--resume"
+        )
+    if isinstance(error, PermissionError):
+        return ResourceError(f"permission denied writing {error.filename or 'the run dir'}; choose another --output")
+    out_of_memory = isinstance(error, MemoryError) or (
+        isinstance(error, RuntimeError) and ("out of memory" in text.lower() or "can't allocate memory" in text)
+    )
+    if out_of_memory:
+        smaller = f" (now {batch_size})" if batch_size else ""
+        return ResourceError(
+            f"out of memory in a training batch; try a smaller training.batch_size{smaller} with "
+            "training.gradient_accumulation_steps to keep the effective batch, loss.name: cached_mnrl for in-batch "
+            "negatives, or a lower model.max_seq_length"
+        )
+    return None

@@ -18,7 +18,7 @@ from embedtune.config import RunConfig, dump_config
 from embedtune.data.checks import warn_data_issues
 from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
-from embedtune.errors import ConfigError, ForgettingError, UserError
+from embedtune.errors import ConfigError, ForgettingError, UserError, resource_error
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
@@ -104,13 +104,24 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
         outcome = {"metrics": metrics, "statistics": statistics, "flags": flags}
         _write_reports(config, output_dir, prepared, final, outcome, time.time() - started)
     except BaseException as error:
-        set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        _record_failure(output_dir, error)
+        translated = resource_error(error, config.training.batch_size)
+        if translated is not None:
+            raise translated from None
         raise
     seconds = time.time() - started
     set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags)
     if retention is not None and retention.forgot and config.retention.fail_on_forgetting:
         raise ForgettingError(f"{retention.message()}; the model is kept in {output_dir / 'model'}")
     return RunResult(output_dir, metrics, seconds, prepared.model, retention, statistics)
+
+
+def _record_failure(output_dir: Path, error: BaseException) -> None:
+    """Best effort: with a full disk even state.json may not be writable, and that must not hide the real error."""
+    try:
+        set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+    except OSError:
+        logger.warning("could not record the failure in %s/state.json", output_dir)
 
 
 def _prepare(config: RunConfig) -> _Prepared:
