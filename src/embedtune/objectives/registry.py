@@ -111,7 +111,7 @@ register_loss(
         _regularizer("isotropy"),
         ANY_DATA,
         False,
-        "Regularizer (composite only): |mean|^2 + d |C/tr C - I/d|^2 of unit embeddings; 0 when isotropic.",
+        "Regularizer (composite only): |mean|^2 + |C/tr C - I/d|^2 of unit embeddings, in [0, 2); 0 when isotropic.",
     )
 )
 register_loss(
