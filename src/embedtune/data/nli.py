@@ -35,4 +35,6 @@ def nli_triplets(data: PairData, entailment: int, contradiction: int, seed: int 
             kept_negatives.append(rng.choice(negatives[premise]))
     if not anchors:
         raise UserError(f"{data.source}: no premise has both an entailed and a contradicting hypothesis")
-    return PairData(source=f"{data.source} (NLI triplets)", texts1=anchors, texts2=kept_positives, negatives=kept_negatives)
+    return PairData(
+        source=f"{data.source} (NLI triplets)", texts1=anchors, texts2=kept_positives, negatives=kept_negatives
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from contextlib import contextmanager
+from functools import lru_cache
 
 import torch
 from torch import Tensor
@@ -62,15 +63,22 @@ def word_attention(attention: Tensor, word_ids: list[int | None]) -> Tensor:
     """Token attention (heads averaged, ``[T, T]``) as attention between words: the mean over a word's query
     tokens of the attention summed over its key tokens, rows renormalised over words (special tokens and padding
     drop out). Two tokenisers that split the same words differently give maps of the same size this way."""
-    words = max((w for w in word_ids if w is not None), default=-1) + 1
     length = min(len(word_ids), attention.shape[-1])
-    member = torch.zeros(length, words, dtype=attention.dtype, device=attention.device)
-    for token, word in enumerate(word_ids[:length]):
-        if word is not None:
-            member[token, word] = 1.0
+    member = _membership(tuple(word_ids[:length])).to(attention.device, attention.dtype)
     queries = member / member.sum(dim=0, keepdim=True).clamp_min(1.0)
     mapped = queries.T @ attention[:length, :length] @ member
     return mapped / mapped.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+@lru_cache(maxsize=65536)
+def _membership(word_ids: tuple[int | None, ...]) -> Tensor:
+    """Token x word 0/1 matrix; cached because the loss rebuilds it for the same texts every epoch."""
+    words = max((w for w in word_ids if w is not None), default=-1) + 1
+    member = torch.zeros(len(word_ids), words)
+    for token, word in enumerate(word_ids):
+        if word is not None:
+            member[token, word] = 1.0
+    return member
 
 
 def mean_pool(token_embeddings: Tensor, attention_mask: Tensor) -> Tensor:
