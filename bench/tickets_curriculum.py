@@ -15,6 +15,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT.parent / "shared" / "data" / "it_tickets" / "tickets.tsv"
 MINED = ROOT / "data" / "tickets-mined"
+SICK = ROOT.parent / "shared" / "data" / "sick" / "train.tsv"
+SICK_ENTAILMENT = ROOT / "data" / "sick-entailment.tsv"
+
+
+def write_sick_entailment() -> None:
+    """SICK train as binary pairs (entailment = 1, else 0) for MNRL-style rehearsal; no text of it is in STS-B dev."""
+    import csv
+
+    with SICK.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    SICK_ENTAILMENT.parent.mkdir(parents=True, exist_ok=True)
+    with SICK_ENTAILMENT.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["sentence1", "sentence2", "label"])
+        for row in rows:
+            writer.writerow([row["sentence1"], row["sentence2"], int(row["entailment"] == "entailment")])
 
 
 def svm_accuracy() -> tuple[float, float]:
@@ -55,6 +71,7 @@ def main() -> None:
     from embedtune.pipeline import run_training
 
     texts, labels = load_documents(TICKETS)
+    write_sick_entailment()
     write_mined(mine_category_pairs(texts, labels, MiningConfig(seed=0)), MINED, format="jsonl")
     config = load_config(args.recipe, args.overrides)
     train_folder = config.data.train.path.parent.resolve()

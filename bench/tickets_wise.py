@@ -5,7 +5,8 @@
 For alpha in 0.1 .. 0.9, ``base + alpha * (tuned - base)`` is measured on a 1,500-pair sample of STS-B *train*
 (never trained on, never reported). The largest alpha whose drop there stays within the forgetting tolerance (0.01)
 is chosen, and only that model is measured on the held-out ticket split and STS-B dev, against the untuned model
-with paired-bootstrap intervals. Writes bench/results/tickets_wise.md.
+with paired-bootstrap intervals. Writes bench/results/tickets_wise.md for the default run, else
+bench/results/tickets_wise-<run name>.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STSB_TRAIN = ROOT.parent / "shared" / "data" / "stsb" / "train.tsv"
-GRID = [round(0.1 * k, 1) for k in range(1, 10)]
+GRID = [round(0.05 * k, 2) for k in range(1, 20)]
 TOLERANCE = 0.01
 
 
@@ -33,8 +34,11 @@ def main() -> None:
     from embedtune.modeling.interpolation import interpolate_weights, state_copy
     from embedtune.modeling.load import load_model
 
-    base = load_model("default", 64)  # the run trained and was measured at max_seq_length 64
-    tuned_state = state_copy(load_model(str(args.run / "model"), 64))
+    import yaml
+
+    length = yaml.safe_load((args.run / "config.yaml").read_text(encoding="utf-8"))["model"]["max_seq_length"]
+    base = load_model("default", length)  # measured at the length the run trained and was measured at
+    tuned_state = state_copy(load_model(str(args.run / "model"), length))
     base_state = state_copy(base)
     selection = load_eval_sets(
         [
@@ -52,12 +56,12 @@ def main() -> None:
     key = "stsb_train_sample_spearman"
     reference = measure(selection, base).metrics["stsb_train_sample"][key]
     lines, chosen = [], None
-    model = load_model("default", 64)
+    model = load_model("default", length)
     for alpha in GRID:
         model.load_state_dict(tuned_state)
         interpolate_weights(model, base_state, alpha)
         value = measure(selection, model).metrics["stsb_train_sample"][key]
-        lines.append(f"| {alpha:.1f} | {value:.4f} | {value - reference:+.4f} |")
+        lines.append(f"| {alpha:.2f} | {value:.4f} | {value - reference:+.4f} |")
         if value - reference >= -TOLERANCE:
             chosen = alpha
     if chosen is None:
@@ -68,8 +72,8 @@ def main() -> None:
     before, after = measure(held_out, base), measure(held_out, model)
     statistics = paired_statistics(held_out, before, after, StatisticsConfig())
     out = [
-        f"Command: `python bench/tickets_wise.py --run {args.run.relative_to(ROOT)}` — untuned MiniLM vs "
-        f"base + alpha * (tuned - base), both at max_seq_length 64.",
+        f"Command: `python bench/tickets_wise.py --run {args.run.resolve().relative_to(ROOT)}` — untuned MiniLM vs "
+        f"base + alpha * (tuned - base), both at max_seq_length {length}.",
         "",
         f"Selection (STS-B train, 1,500-pair sample; untuned Spearman {reference:.4f}):",
         "",
@@ -77,7 +81,7 @@ def main() -> None:
         "|---:|---:|---:|",
         *lines,
         "",
-        f"Chosen alpha = {chosen:.1f} (largest with a drop within {TOLERANCE}). Held-out ticket split and STS-B dev:",
+        f"Chosen alpha = {chosen:.2f} (largest with a drop within {TOLERANCE}). Held-out ticket split and STS-B dev:",
         "",
         "| eval set | metric | untuned | interpolated | delta [95% paired bootstrap] |",
         "|---|---|---:|---:|---:|",
@@ -95,7 +99,8 @@ def main() -> None:
             start = before.metrics[name][metric]
             out.append(f"| {name} | {metric} | {start:.4f} | {value:.4f} | {value - start:+.4f}{interval} |")
     text = "\n".join(out) + "\n"
-    (ROOT / "bench" / "results" / "tickets_wise.md").write_text(text, encoding="utf-8")
+    name = "tickets_wise" if args.run.name == "tickets-rehearsal" else f"tickets_wise-{args.run.name}"
+    (ROOT / "bench" / "results" / f"{name}.md").write_text(text, encoding="utf-8")
     print(text)
 
 

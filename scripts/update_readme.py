@@ -20,6 +20,11 @@ RESULT_SECTIONS = [
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
     ("quality", "Untuned models on every set in ../shared/data (`embedtune bench quality`)"),
     ("bootstrap_speed", "Paired bootstrap speed (`python bench/bootstrap_speed.py`)"),
+    ("tickets-group-mnrl", "IT tickets: 500 mined positives a category and phase, 1-1-1, full + group_mnrl"),
+    (
+        "tickets_wise-tickets-group-mnrl",
+        "IT tickets: WiSE-FT of the group_mnrl run, alpha chosen on STS-B train (`python bench/tickets_wise.py`)",
+    ),
     ("tickets-rehearsal", "IT tickets: 150 mined pairs a category and phase, 1-1-2, full + cosine, SICK rehearsal"),
     ("tickets_wise", "IT tickets: WiSE-FT of that run, alpha chosen on STS-B train (`python bench/tickets_wise.py`)"),
     ("tickets-curriculum-345-cosine", "IT tickets: 3-4-5 curriculum (60 pairs a category and phase), full + cosine"),

@@ -96,6 +96,7 @@ def test_every_train_pair_lies_in_its_phase_band_and_labels_follow_categories(mi
         assert label == float(category[a] == category[b])
         band = getattr(cfg.phases[phase], "positive" if label == 1.0 else "negative")
         assert band_contains(band, cos), (phase, label, cos)
+    assert mined.train.groups == [category[a] for a in mined.train.texts1]
     assert mined.train.phases == sorted(mined.train.phases)  # curriculum order: phase 1 rows first
     summary = mined.summary["train"]
     for phase, by_label in summary["phases"].items():
@@ -163,8 +164,10 @@ def test_written_files_round_trip_through_load_pairs(tmp_path, mined, fmt):
         [f"train.{fmt}", f"eval.{fmt}", "train_documents.tsv", "eval_documents.tsv", "summary.json"]
     )
     for role in ("train", "eval"):
-        loaded = load_pairs(DataSpec(path=paths[role], columns=Columns(label="label", phase="phase")))
+        columns = Columns(label="label", phase="phase", group="category")
+        loaded = load_pairs(DataSpec(path=paths[role], columns=columns))
         assert rows(loaded) == rows(getattr(mined, role))
+        assert loaded.groups == getattr(mined, role).groups  # sentence1's category, for group_mnrl
     assert load_documents(paths["train_documents"]) == mined.train_documents
     assert load_documents(paths["eval_documents"]) == mined.eval_documents
     assert json.loads(paths["summary"].read_text()) == json.loads(json.dumps(mined.summary))

@@ -93,6 +93,7 @@ LossName = Literal[
     "cosine",
     "cosent",
     "mnrl",
+    "group_mnrl",
     "cached_mnrl",
     "contrastive",
     "composite",
@@ -110,7 +111,7 @@ class LossConfig(StrictModel):
     """The training objective; see ``embedtune losses`` for the data each one needs."""
 
     name: LossName = Field("mnrl", description="see `embedtune losses` for the data each needs")
-    scale: float = Field(20.0, gt=0, description="similarity scale of mnrl / cached_mnrl / cosent")
+    scale: float = Field(20.0, gt=0, description="similarity scale of mnrl / group_mnrl / cached_mnrl / cosent")
     margin: float = Field(0.5, ge=0, description="negative-pair margin of the contrastive loss")
     mini_batch_size: int = Field(32, ge=1, description="cached_mnrl: texts per forward pass (memory, not results)")
     matryoshka_dims: list[int] | None = Field(
@@ -413,6 +414,15 @@ class RunConfig(StrictModel):
         if self.training.unfreeze and self.strategy.name != "full":
             raise ValueError(
                 f"training.unfreeze needs strategy full (strategy {self.strategy.name} fixes what trains)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _group_mnrl_needs_groups(self) -> RunConfig:
+        leaves = [c.loss for c in self.loss.components] if self.loss.name == "composite" else [self.loss]
+        if any(leaf.name == "group_mnrl" for leaf in leaves) and self.data.train.columns.group is None:
+            raise ValueError(
+                "loss group_mnrl needs data.train.columns.group (the column naming each row's group, e.g. category)"
             )
         return self
 

@@ -200,8 +200,8 @@ def mine_category_pairs(
         "eval": eval_summary,
     }
     return MinedPairs(
-        train=_pair_data("mined:train", train_docs[0], _ordered(train_rows, list(config.phases), rng)),
-        eval=_pair_data("mined:eval", eval_docs[0], _ordered(eval_rows, list(config.phases), rng)),
+        train=_pair_data("mined:train", train_docs, _ordered(train_rows, list(config.phases), rng)),
+        eval=_pair_data("mined:eval", eval_docs, _ordered(eval_rows, list(config.phases), rng)),
         train_documents=train_docs,
         eval_documents=eval_docs,
         summary=summary,
@@ -462,13 +462,15 @@ def _ordered(rows: list[Row], phases: list[str], rng: np.random.Generator) -> li
     return out
 
 
-def _pair_data(source: str, texts: list[str], rows: list[Row]) -> PairData:
+def _pair_data(source: str, documents: tuple[list[str], list[str]], rows: list[Row]) -> PairData:
+    texts, categories = documents
     return PairData(
         source=source,
         texts1=[texts[r[0]] for r in rows],
         texts2=[texts[r[1]] for r in rows],
         labels=[r[2] for r in rows],
         phases=[r[3] for r in rows],
+        groups=[categories[r[0]] for r in rows],
         lines=list(range(1, len(rows) + 1)),
     )
 
@@ -477,7 +479,8 @@ def _pair_data(source: str, texts: list[str], rows: list[Row]) -> PairData:
 
 
 def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"] = "jsonl") -> dict[str, Path]:
-    """Write ``train.<ext>``, ``eval.<ext>`` (sentence1, sentence2, label, phase), ``train_documents.tsv``,
+    """Write ``train.<ext>``, ``eval.<ext>`` (sentence1, sentence2, label, phase, category: sentence1's category,
+    for group_mnrl), ``train_documents.tsv``,
     ``eval_documents.tsv`` (text, category) and ``summary.json``, each atomically; returns the paths by role."""
     from embedtune.rundir import write_json_atomic, write_text_atomic
 
@@ -495,8 +498,10 @@ def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"
     for role in ("train", "eval"):
         data: PairData = getattr(mined, role)
         records = [
-            {"sentence1": a, "sentence2": b, "label": float(label), "phase": phase}
-            for a, b, label, phase in zip(data.texts1, data.texts2, data.labels or [], data.phases or [])
+            {"sentence1": a, "sentence2": b, "label": float(label), "phase": phase, "category": group}
+            for a, b, label, phase, group in zip(
+                data.texts1, data.texts2, data.labels or [], data.phases or [], data.groups or []
+            )
         ]
         write_text_atomic(paths[role], _jsonl(records) if format == "jsonl" else _tsv(records))
     for role in ("train_documents", "eval_documents"):
@@ -513,7 +518,7 @@ def _jsonl(records: list[dict]) -> str:
 
 def _tsv(records: list[dict], header: list[str] | None = None) -> str:
     """Tab-separated with csv quoting (what :func:`embedtune.data.readers.load_pairs` reads by default)."""
-    header = header or ["sentence1", "sentence2", "label", "phase"]
+    header = header or ["sentence1", "sentence2", "label", "phase", "category"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     writer.writerow(header)

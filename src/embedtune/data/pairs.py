@@ -23,6 +23,7 @@ class PairData:
     negatives: list[str] | None = None
     labels: list[float] | None = None
     phases: list[str] | None = None
+    groups: list[str | None] | None = None  # group of each row's anchor (e.g. its category); None: no group
     lines: list[int] = field(default_factory=list)
     num_classes: int | None = None  # labels are class indices 0..num_classes-1 (e.g. NLI), not scores
 
@@ -54,6 +55,7 @@ class PairData:
             negatives=pick(self.negatives),
             labels=pick(self.labels),
             phases=pick(self.phases),
+            groups=pick(self.groups),
             lines=pick(self.lines) if self.lines else [],
             num_classes=self.num_classes,
         )

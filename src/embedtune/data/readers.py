@@ -92,6 +92,7 @@ def _flat_keys(spec: DataSpec) -> dict[str, str | None]:
         "negative": cols.negative,
         "label": cols.label,
         "phase": cols.phase,
+        "group": cols.group,
     }
 
 
@@ -177,6 +178,7 @@ def _json_keys(spec: DataSpec, obj: dict) -> dict[str, str | None]:
         "negative": cols.negative,
         "label": label,
         "phase": phase,
+        "group": cols.group,
     }
 
 
@@ -234,6 +236,7 @@ def _build(spec: DataSpec, keys: dict[str, str | None], rows: Iterable[Row], ite
         negatives=optional("negative"),
         labels=optional("label"),
         phases=optional("phase"),
+        groups=optional("group"),
         lines=lines,
         num_classes=len(spec.label_classes) if spec.label_classes and keys["label"] is not None else None,
     )
@@ -253,8 +256,8 @@ class _Where:
 def _convert(spec: DataSpec, role: str, name: str, value: object, where: _Where) -> object:
     if role == "label":
         return _label(spec, name, value, where)
-    if role == "phase":
-        return _phase(name, value, where)
+    if role in ("phase", "group"):
+        return _name(role, name, value, where)
     return _text(name, value, where)
 
 
@@ -295,14 +298,14 @@ def _class_index(classes: list[str], name: str, value: object, where: _Where) ->
     return float(classes.index(label))
 
 
-def _phase(name: str, value: object, where: _Where) -> str:
-    """Phases are compared as strings so a JSON 1 and a TSV "1" name the same phase."""
+def _name(role: str, name: str, value: object, where: _Where) -> str:
+    """Phases and groups are compared as strings so a JSON 1 and a TSV "1" name the same phase."""
     if value is None or isinstance(value, (dict, list)):
-        raise where.error(name, f"phase must be a string or number, got {_type_name(value)}")
-    phase = str(value).strip()
-    if not phase:
-        raise where.error(name, "empty phase")
-    return phase
+        raise where.error(name, f"{role} must be a string or number, got {_type_name(value)}")
+    text = str(value).strip()
+    if not text:
+        raise where.error(name, f"empty {role}")
+    return text
 
 
 def _type_name(value: object) -> str:

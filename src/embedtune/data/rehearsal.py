@@ -43,6 +43,7 @@ def mix_rehearsal(train: PairData, rehearsal: PairData, ratio: float, seed: int)
         negatives=None if train.negatives is None else train.negatives + added.negatives,
         labels=None if train.labels is None else train.labels + added.labels,
         phases=None if train.phases is None else train.phases + phases,
+        groups=None if train.groups is None else train.groups + [None] * len(added),  # general pairs: no group
         lines=[*train.lines, *([0] * len(added))] if train.lines else [],
         num_classes=train.num_classes,
     )

@@ -19,9 +19,9 @@ class StrictModel(BaseModel):
 class Columns(StrictModel):
     """Names of the columns (or JSON keys) holding each field.
 
-    ``None`` for ``text1``/``text2``/``label``/``phase`` means the format's default: ``sentence1``,
-    ``sentence2`` and no label/phase for TSV/CSV/JSONL; ``texts1``, ``texts2``, ``labels`` and
-    ``phase_indicators`` (each read when present) for the notebook JSON layout.
+    ``None`` for ``text1``/``text2``/``label``/``phase``/``group`` means the format's default: ``sentence1``,
+    ``sentence2`` and no label/phase/group for TSV/CSV/JSONL; ``texts1``, ``texts2``, ``labels`` and
+    ``phase_indicators`` (each read when present, group only when configured) for the notebook JSON layout.
     """
 
     text1: str | None = Field(None, description="first text (anchor / sentence1)")
@@ -29,6 +29,10 @@ class Columns(StrictModel):
     negative: str | None = Field(None, description="hard negative text; makes the data triplets")
     label: str | None = Field(None, description="score or 0/1 label; normalised with score_range")
     phase: str | None = Field(None, description="curriculum phase of each pair")
+    group: str | None = Field(
+        None, description="group of each row's anchor (e.g. its category): group_mnrl never uses a same-group text as "
+        "an in-batch negative"
+    )
 
 
 class DataSpec(StrictModel):

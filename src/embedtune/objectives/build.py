@@ -55,9 +55,23 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
             )
         positives = [i for i, label in enumerate(data.labels) if label == 1.0]
         logger.info("%s: %s keeps the %d label-1 pairs of %d", data.source, config.name, len(positives), len(data))
-        kept = data.subset(positives)
-        kept.labels = None
-        return kept
+        data = data.subset(positives)
+        data.labels = None
+    if any(leaf.name == "group_mnrl" for leaf in leaf_losses(config)):
+        return with_group_labels(data)
+    return data
+
+
+def with_group_labels(data: PairData) -> PairData:
+    """group_mnrl reads each row's group id from the label column: groups by sorted name, -1 for no group."""
+    from embedtune.objectives.group_mnrl import NO_GROUP
+
+    if data.labels is not None:
+        raise ConfigError(f"loss group_mnrl reads the groups of {data.source}; it cannot also take its score labels")
+    groups = data.groups or [None] * len(data)
+    ids = {name: index for index, name in enumerate(sorted({g for g in groups if g is not None}))}
+    data = data.subset(list(range(len(data))))
+    data.labels = [float(NO_GROUP if g is None else ids[g]) for g in groups]
     return data
 
 

@@ -72,6 +72,22 @@ register_loss(
         "Binary data keeps its label-1 rows.",
     )
 )
+def _group_mnrl(model, c: LossConfig) -> nn.Module:
+    from embedtune.objectives.group_mnrl import GroupMaskedMNRLoss
+
+    return GroupMaskedMNRLoss(model, scale=c.scale)
+
+
+register_loss(
+    LossSpec(
+        "group_mnrl",
+        _group_mnrl,
+        ("pairs", "triplets", "binary"),
+        True,
+        "MNRL that never uses a text of the anchor's own group (data columns.group, e.g. its category) as an "
+        "in-batch negative: no false negatives from pairs mined by category. Binary data keeps its label-1 rows.",
+    )
+)
 register_loss(
     LossSpec(
         "cached_mnrl",
