@@ -27,14 +27,14 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=ROOT / "bench" / "out" / "tickets-rehearsal")
     args = parser.parse_args()
 
+    import yaml
+
     from embedtune.config import EvalSetConfig, StatisticsConfig, load_suite
     from embedtune.data.spec import Columns
     from embedtune.evaluation.compare import paired_statistics
     from embedtune.evaluation.suite import load_eval_sets, measure
     from embedtune.modeling.interpolation import interpolate_weights, state_copy
     from embedtune.modeling.load import load_model
-
-    import yaml
 
     length = yaml.safe_load((args.run / "config.yaml").read_text(encoding="utf-8"))["model"]["max_seq_length"]
     base = load_model("default", length)  # measured at the length the run trained and was measured at

@@ -8,7 +8,7 @@ import pytest
 import torch
 from helpers import TOPICS, run_config
 
-from embedtune.config import parse_config
+from embedtune.config import LossConfig, parse_config
 from embedtune.data.pairs import PairData
 from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
@@ -25,11 +25,7 @@ def reference_loss(anchors, candidates, groups, scale):
     c = torch.nn.functional.normalize(candidates, dim=-1)
     batch, total = len(groups), []
     for i in range(batch):
-        kept = [
-            j
-            for j in range(len(c))
-            if j == i or j >= batch or groups[i] == NO_GROUP or groups[j] != groups[i]
-        ]
+        kept = [j for j in range(len(c)) if j == i or j >= batch or groups[i] == NO_GROUP or groups[j] != groups[i]]
         logits = torch.stack([a[i] @ c[j] for j in kept]) * scale
         total.append(torch.logsumexp(logits, 0) - logits[kept.index(i)])
     return torch.stack(total).mean()
@@ -79,10 +75,11 @@ def grouped_rows(repeat: int = 1) -> list[tuple]:
 
 
 def test_groups_become_sorted_ids_on_the_label_one_rows(tmp_path):
-    spec = DataSpec(path=write_grouped(tmp_path / "p.tsv", grouped_rows()), columns=Columns(label="label", group="category"))
+    path = write_grouped(tmp_path / "p.tsv", grouped_rows())
+    spec = DataSpec(path=path, columns=Columns(label="label", group="category"))
     data = load_pairs(spec)
     assert data.groups[:2] == ["weather", "weather"]
-    prepared = prepare_training_data(data, parse_config_loss("group_mnrl"))
+    prepared = prepare_training_data(data, LossConfig(name="group_mnrl"))
     assert len(prepared) == sum(1 for r in grouped_rows() if r[2] == 1)
     ids = {name: float(i) for i, name in enumerate(sorted(TOPICS))}
     assert prepared.labels == [ids[g] for g in prepared.groups]
@@ -92,7 +89,7 @@ def test_groups_become_sorted_ids_on_the_label_one_rows(tmp_path):
 def test_rehearsal_pairs_have_no_group_so_nobody_masks_them():
     train = PairData("train", ["a", "b"], ["c", "d"], groups=["x", "x"])
     general = PairData("general", ["g1", "g2", "g3"], ["h1", "h2", "h3"])
-    loss = parse_config_loss("group_mnrl")
+    loss = LossConfig(name="group_mnrl")
     mixed = mix_rehearsal(prepare_training_data(train, loss), prepare_training_data(general, loss), 1.0, seed=0)
     assert mixed.labels == [0.0, 0.0, NO_GROUP, NO_GROUP]
 
@@ -124,9 +121,3 @@ def test_trains_through_a_curriculum_and_logs_the_loss(tmp_path, tiny_model_dir)
     losses = [row["loss"] for row in history if "loss" in row]
     assert losses and all(value == value and value >= 0 for value in losses)
     assert result.metrics["final"]["toy"]
-
-
-def parse_config_loss(name: str):
-    from embedtune.config import LossConfig
-
-    return LossConfig(name=name)

@@ -157,6 +157,10 @@ class LossConfig(StrictModel):
             raise ValueError(f"{self.name} needs teacher: a local SentenceTransformer folder")
         return self
 
+    def leaves(self) -> list[LossConfig]:
+        """The losses that see the data: the components of a composite, else the loss itself."""
+        return [component.loss for component in self.components] if self.name == "composite" else [self]
+
     @model_validator(mode="after")
     def _check_components(self) -> LossConfig:
         if self.name != "composite":
@@ -419,8 +423,7 @@ class RunConfig(StrictModel):
 
     @model_validator(mode="after")
     def _group_mnrl_needs_groups(self) -> RunConfig:
-        leaves = [c.loss for c in self.loss.components] if self.loss.name == "composite" else [self.loss]
-        if any(leaf.name == "group_mnrl" for leaf in leaves) and self.data.train.columns.group is None:
+        if any(leaf.name == "group_mnrl" for leaf in self.loss.leaves()) and self.data.train.columns.group is None:
             raise ValueError(
                 "loss group_mnrl needs data.train.columns.group (the column naming each row's group, e.g. category)"
             )

@@ -30,8 +30,9 @@ class Columns(StrictModel):
     label: str | None = Field(None, description="score or 0/1 label; normalised with score_range")
     phase: str | None = Field(None, description="curriculum phase of each pair")
     group: str | None = Field(
-        None, description="group of each row's anchor (e.g. its category): group_mnrl never uses a same-group text as "
-        "an in-batch negative"
+        None,
+        description="group of each row's anchor (e.g. its category): group_mnrl never uses a same-group text as "
+        "an in-batch negative",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from torch import nn
 
@@ -22,8 +23,7 @@ def data_kind(data: PairData) -> str:
 
 
 def leaf_losses(config: LossConfig) -> list[LossConfig]:
-    """The losses that see the data: the components of a composite, else the loss itself."""
-    return [component.loss for component in config.components] if config.name == "composite" else [config]
+    return config.leaves()
 
 
 def uses_in_batch_negatives(config: LossConfig) -> bool:
@@ -70,9 +70,7 @@ def with_group_labels(data: PairData) -> PairData:
         raise ConfigError(f"loss group_mnrl reads the groups of {data.source}; it cannot also take its score labels")
     groups = data.groups or [None] * len(data)
     ids = {name: index for index, name in enumerate(sorted({g for g in groups if g is not None}))}
-    data = data.subset(list(range(len(data))))
-    data.labels = [float(NO_GROUP if g is None else ids[g]) for g in groups]
-    return data
+    return replace(data, labels=[float(NO_GROUP if g is None else ids[g]) for g in groups])
 
 
 def build_loss(model, config: LossConfig, texts: list[str] | None = None) -> nn.Module:

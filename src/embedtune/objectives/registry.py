@@ -72,6 +72,8 @@ register_loss(
         "Binary data keeps its label-1 rows.",
     )
 )
+
+
 def _group_mnrl(model, c: LossConfig) -> nn.Module:
     from embedtune.objectives.group_mnrl import GroupMaskedMNRLoss
 
