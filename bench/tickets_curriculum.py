@@ -17,6 +17,9 @@ TICKETS = ROOT.parent / "shared" / "data" / "it_tickets" / "tickets.tsv"
 MINED = ROOT / "data" / "tickets-mined"
 SICK = ROOT.parent / "shared" / "data" / "sick" / "train.tsv"
 SICK_ENTAILMENT = ROOT / "data" / "sick-entailment.tsv"
+MSRP = ROOT.parent / "shared" / "data" / "msrp" / "train.tsv"
+STSB = ROOT.parent / "shared" / "data" / "stsb"
+GENERAL = ROOT / "data" / "general-pairs.tsv"
 
 
 def write_sick_entailment() -> None:
@@ -33,20 +36,27 @@ def write_sick_entailment() -> None:
             writer.writerow([row["sentence1"], row["sentence2"], int(row["entailment"] == "entailment")])
 
 
-def svm_accuracy() -> tuple[float, float]:
-    """Accuracy and macro-F1 of TF-IDF (1-2 grams) + LinearSVC, trained on the mined train documents."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.svm import LinearSVC
+def _read_tsv(path: Path) -> list[dict]:
+    import csv
 
-    from embedtune.data.documents import load_documents
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
 
-    train_texts, train_labels = load_documents(MINED / "train_documents.tsv")
-    eval_texts, eval_labels = load_documents(MINED / "eval_documents.tsv")
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    classifier = LinearSVC(C=1.0).fit(vectorizer.fit_transform(train_texts), train_labels)
-    predicted = classifier.predict(vectorizer.transform(eval_texts))
-    return accuracy_score(eval_labels, predicted), f1_score(eval_labels, predicted, average="macro")
+
+def write_general_pairs() -> None:
+    """SICK entailment pairs plus MSRP train paraphrase pairs (0/1), minus every pair with a text in STS-B train or
+    dev: a broader general set (captions and news) to rehearse and self-distil, kept apart from the guard and from
+    the STS-B train sample WiSE selection reads."""
+    import csv
+
+    stsb = _read_tsv(STSB / "train.tsv") + _read_tsv(STSB / "dev.tsv")
+    guarded = {row["sentence1"] for row in stsb} | {row["sentence2"] for row in stsb}
+    rows = _read_tsv(SICK_ENTAILMENT) + _read_tsv(MSRP)
+    kept = [row for row in rows if row["sentence1"] not in guarded and row["sentence2"] not in guarded]
+    with GENERAL.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["sentence1", "sentence2", "label"])
+        writer.writerows([row["sentence1"], row["sentence2"], row["label"]] for row in kept)
 
 
 def _interval(stat: dict | None) -> str:
@@ -60,10 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "tickets-curriculum-345-cosine.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--name", help="names bench/out/NAME and bench/results/NAME.md (default: the recipe's stem)")
     parser.add_argument(
         "--pairs-per-category", type=int, default=60, help="mined into the folder of the recipe's train file"
     )
     args = parser.parse_args()
+
+    from tickets_svm import knn_against_svm_line, svm_accuracy
 
     from embedtune.config import load_config
     from embedtune.data.documents import load_documents
@@ -72,6 +85,7 @@ def main() -> None:
 
     texts, labels = load_documents(TICKETS)
     write_sick_entailment()
+    write_general_pairs()
     write_mined(mine_category_pairs(texts, labels, MiningConfig(seed=0)), MINED, format="jsonl")
     config = load_config(args.recipe, args.overrides)
     train_folder = config.data.train.path.parent.resolve()
@@ -79,11 +93,14 @@ def main() -> None:
         more = MiningConfig(seed=0, pairs_per_category=args.pairs_per_category)
         write_mined(mine_category_pairs(texts, labels, more), train_folder, format="jsonl")
     accuracy, macro_f1 = svm_accuracy()
-    result = run_training(config, ROOT / "bench" / "out" / args.recipe.stem, overwrite=True)
+    name = args.name or args.recipe.stem
+    result = run_training(config, ROOT / "bench" / "out" / name, overwrite=True)
     recipe = args.recipe.relative_to(ROOT) if args.recipe.is_absolute() else args.recipe
     command = f"python bench/tickets_curriculum.py --recipe {recipe}" + "".join(f" --set {o}" for o in args.overrides)
     if args.pairs_per_category != 60:
         command += f" --pairs-per-category {args.pairs_per_category}"
+    if args.name:
+        command += f" --name {args.name}"
     lines = [
         f"Command: `{command}` — wall time {result.seconds / 60:.1f} min on 2 CPU cores",
         "",
@@ -101,9 +118,10 @@ def main() -> None:
         f"| tickets (TF-IDF 1-2 gram + LinearSVC, same train docs) | accuracy / macro_f1 | "
         f"{accuracy:.4f} / {macro_f1:.4f} | | |"
     )
+    lines.append(knn_against_svm_line(result.model))
     text = "\n".join(lines) + "\n"
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "results" / f"{args.recipe.stem}.md").write_text(text, encoding="utf-8")
+    (ROOT / "bench" / "results" / f"{name}.md").write_text(text, encoding="utf-8")
     print(text)
 
 

@@ -35,6 +35,7 @@ def main() -> None:
     from embedtune.evaluation.suite import load_eval_sets, measure
     from embedtune.modeling.interpolation import interpolate_weights, state_copy
     from embedtune.modeling.load import load_model
+    from tickets_svm import knn_against_svm_line
 
     length = yaml.safe_load((args.run / "config.yaml").read_text(encoding="utf-8"))["model"]["max_seq_length"]
     base = load_model("default", length)  # measured at the length the run trained and was measured at
@@ -98,6 +99,7 @@ def main() -> None:
             )
             start = before.metrics[name][metric]
             out.append(f"| {name} | {metric} | {start:.4f} | {value:.4f} | {value - start:+.4f}{interval} |")
+    out.append(knn_against_svm_line(model))
     text = "\n".join(out) + "\n"
     name = "tickets_wise" if args.run.name == "tickets-rehearsal" else f"tickets_wise-{args.run.name}"
     (ROOT / "bench" / "results" / f"{name}.md").write_text(text, encoding="utf-8")

@@ -25,6 +25,10 @@ RESULT_SECTIONS = [
         "tickets_wise-tickets-group-mnrl",
         "IT tickets: WiSE-FT of the group_mnrl run, alpha chosen on STS-B train (`python bench/tickets_wise.py`)",
     ),
+    (
+        "tickets-group-mnrl-preserve",
+        "IT tickets: the group_mnrl run + self-distillation of the rehearsal texts (teacher self, weight 1000)",
+    ),
     ("tickets-group-mnrl-len128-r05", "IT tickets: the group_mnrl run at max_seq_length 128, rehearsal ratio 0.5"),
     ("tickets-rehearsal", "IT tickets: 150 mined pairs a category and phase, 1-1-2, full + cosine, SICK rehearsal"),
     ("tickets_wise", "IT tickets: WiSE-FT of that run, alpha chosen on STS-B train (`python bench/tickets_wise.py`)"),

@@ -78,7 +78,7 @@ def test_config_mixes_rehearsal_into_every_curriculum_phase(tmp_path, tiny_model
     }
     raw["training"].pop("max_steps")
     raw["training"]["curriculum"] = {"phases": [{"phase": "easy"}, {"phase": "hard"}]}
-    train, _, _ = _load_data(parse_config(raw))
+    train, _, _, _ = _load_data(parse_config(raw))
     assert len(train) == 48 + 24
     assert train.phases.count("easy") == 16 + 8 and train.phases.count("hard") == 32 + 16
     assert all(0.0 <= label <= 1.0 for label in train.labels)

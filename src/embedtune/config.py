@@ -123,7 +123,14 @@ class LossConfig(StrictModel):
     )
     num_labels: int = Field(3, ge=2, description="softmax: number of classes (NLI: 3)")
     teacher: str | None = Field(
-        None, description="score_distill / feature_distill: local SentenceTransformer folder of the teacher"
+        None,
+        description="score_distill / feature_distill / attention_distill: local SentenceTransformer folder of the "
+        "teacher; self: the model being trained as it is before training (self-distillation, no second model)",
+    )
+    distill_texts: Literal["all", "rehearsal"] = Field(
+        "all",
+        description="feature_distill: the texts distilled; rehearsal: only data.rehearsal's (other rows of a batch "
+        "are skipped), so with teacher self general texts keep their untuned embeddings while the domain moves",
     )
     layer_map: dict[int, int] | Literal["uniform"] | None = Field(
         None,
@@ -155,6 +162,8 @@ class LossConfig(StrictModel):
     def _check_teacher(self) -> LossConfig:
         if self.name in DISTILLATION and not self.teacher:
             raise ValueError(f"{self.name} needs teacher: a local SentenceTransformer folder")
+        if self.distill_texts != "all" and self.name != "feature_distill":
+            raise ValueError(f"distill_texts belongs to feature_distill, not {self.name}")
         return self
 
     def leaves(self) -> list[LossConfig]:
@@ -430,6 +439,15 @@ class RunConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _rehearsal_distillation_needs_rehearsal(self) -> RunConfig:
+        if any(leaf.distill_texts == "rehearsal" for leaf in self.loss.leaves()) and self.data.rehearsal is None:
+            raise ValueError("loss distill_texts: rehearsal needs data.rehearsal (the general pairs to distill)")
+        for task in self.data.tasks:
+            if any(leaf.distill_texts == "rehearsal" for leaf in task.loss.leaves()):
+                raise ValueError(f"task '{task.name}': distill_texts rehearsal is for the main loss (data.rehearsal)")
+        return self
+
+    @model_validator(mode="after")
     def _regularizer_not_alone(self) -> RunConfig:
         if self.loss.name in REGULARIZERS:
             raise ValueError(
@@ -575,6 +593,8 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     losses = [config.loss, *(task.loss for task in config.data.tasks)]
     leaves = [c.loss for loss in losses for c in (loss.components or [])] + losses
     for leaf in leaves:
-        if leaf.teacher and not Path(leaf.teacher).is_absolute() and (base / leaf.teacher).exists():
+        if leaf.teacher in (None, "self") or Path(leaf.teacher).is_absolute():
+            continue
+        if (base / leaf.teacher).exists():
             leaf.teacher = str((base / leaf.teacher).resolve())
     return config

@@ -78,6 +78,7 @@ class _Prepared:
     best_metric: str | None
     curriculum: CurriculumPlan | None = None
     tasks: list = field(default_factory=list)  # PairData of each data.tasks entry, in order
+    rehearsal_texts: list[str] = field(default_factory=list)  # the texts of the mixed-in rehearsal pairs
     base_state: dict | None = None  # the untuned weights, kept when training.interpolate_base is set
 
 
@@ -125,7 +126,7 @@ def _record_failure(output_dir: Path, error: BaseException) -> None:
 
 
 def _prepare(config: RunConfig) -> _Prepared:
-    train_data, eval_sets, retention_name = _load_data(config)
+    train_data, eval_sets, retention_name, rehearsal_texts = _load_data(config)
     tasks = [prepare_training_data(load_pairs(task.data), task.loss) for task in config.data.tasks]
     curriculum = config.training.curriculum
     plan = CurriculumPlan.build(train_data, curriculum) if curriculum is not None else None
@@ -139,7 +140,18 @@ def _prepare(config: RunConfig) -> _Prepared:
         check_retention(
             {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
         )
-    return _Prepared(train_data, eval_sets, retention_name, model, baseline, best_metric, plan, tasks, base_state)
+    return _Prepared(
+        train_data,
+        eval_sets,
+        retention_name,
+        model,
+        baseline,
+        best_metric,
+        curriculum=plan,
+        tasks=tasks,
+        rehearsal_texts=rehearsal_texts,
+        base_state=base_state,
+    )
 
 
 def _statistics(config: RunConfig, prepared: _Prepared, final: Measurement) -> dict:
@@ -156,26 +168,29 @@ def _retention(config: RunConfig, metrics: dict, name: str | None) -> RetentionC
 
 
 def _load_data(config: RunConfig):
+    """Training pairs (rehearsal mixed in), eval sets, the retention set's name and the rehearsal pairs' texts."""
     train = prepare_training_data(load_pairs(config.data.train), config.loss)
     retention, added = retention_eval_set(config.retention, config.data.eval)
     eval_configs = [*config.data.eval, retention] if added else list(config.data.eval)
     eval_sets = load_eval_sets(eval_configs, batch_size=config.eval_batch_size)
     eval_data = [eval_set.data for eval_set in eval_sets if eval_set.data is not None]
     warn_data_issues(train, eval_data)
+    rehearsal_texts: list[str] = []
     if config.data.rehearsal is not None:
-        train = _with_rehearsal(train, config, eval_data)
+        train, rehearsal_texts = _with_rehearsal(train, config, eval_data)
     _warn_about_settings(config)
     if config.training.metric_for_best_model and not config.data.eval:
         raise ConfigError("training.metric_for_best_model is set but data.eval is empty")
     retention_name = metric_prefix(retention) if retention is not None else None
-    return train, eval_sets, retention_name
+    return train, eval_sets, retention_name, rehearsal_texts
 
 
 def _with_rehearsal(train, config: RunConfig, eval_data: list):
     settings = config.data.rehearsal
     rehearsal = prepare_training_data(load_pairs(settings.data), config.loss)
     warn_data_issues(rehearsal, eval_data)
-    return mix_rehearsal(train, rehearsal, settings.ratio, settings.seed)
+    mixed = mix_rehearsal(train, rehearsal, settings.ratio, settings.seed)
+    return mixed, mixed.subset(list(range(len(train), len(mixed)))).texts()
 
 
 def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> list[str]:
@@ -233,7 +248,7 @@ class _Objective:
 def _objective(config: RunConfig, prepared: _Prepared, model) -> _Objective:
     from torch import nn
 
-    main = build_loss(model, config.loss, texts=prepared.train_data.texts())
+    main = build_loss(model, config.loss, prepared.train_data.texts(), prepared.rehearsal_texts)
     monitors = []
     if isinstance(main, CompositeLoss):
         monitors.append(CompositeMonitor(main, config.loss.balance_share, config.loss.balance_window))

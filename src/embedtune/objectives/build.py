@@ -73,12 +73,15 @@ def with_group_labels(data: PairData) -> PairData:
     return replace(data, labels=[float(NO_GROUP if g is None else ids[g]) for g in groups])
 
 
-def build_loss(model, config: LossConfig, texts: list[str] | None = None) -> nn.Module:
+def build_loss(
+    model, config: LossConfig, texts: list[str] | None = None, rehearsal_texts: list[str] | None = None
+) -> nn.Module:
     """The configured loss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is set (capped at the model's size).
 
-    Distillation losses need every training text up front: the teacher runs once per distinct text, here.
+    Distillation losses need every text they distill up front: the teacher runs once per distinct text, here, on
+    ``texts`` (all training texts) or, for ``distill_texts: rehearsal``, on ``rehearsal_texts`` only.
     """
-    caches = _teacher_caches(model, config, texts or [])
+    caches = _teacher_caches(model, config, {"all": texts or [], "rehearsal": rehearsal_texts or []})
     if config.name == "composite":
         return _build_composite(model, config, caches)
     loss = _build_leaf(model, config, caches)
@@ -101,12 +104,13 @@ def _build_leaf(model, config: LossConfig, caches: dict) -> nn.Module:
     from embedtune.objectives.distillation import AttentionDistillLoss, FeatureDistillLoss, ScoreDistillLoss
 
     if config.name == "score_distill":
-        return ScoreDistillLoss(model, caches[config.teacher], gold_blend=config.gold_blend)
+        return ScoreDistillLoss(model, caches[config.teacher, "all"], gold_blend=config.gold_blend)
     if config.name == "feature_distill":
-        cache = caches[config.teacher]
-        return FeatureDistillLoss(model, cache, _layer_map(model, config, cache.num_layers) or {})
+        cache = caches[config.teacher, config.distill_texts]
+        layer_map = _layer_map(model, config, cache.num_layers) or {}
+        return FeatureDistillLoss(model, cache, layer_map, skip_unknown=config.distill_texts != "all")
     if config.name == "attention_distill":
-        cache = caches[config.teacher]
+        cache = caches[config.teacher, "all"]
         return AttentionDistillLoss(model, cache, _layer_map(model, config, cache.num_layers, default="uniform"))
     return get_loss_spec(config.name).build(model, config)
 
@@ -124,32 +128,41 @@ def _layer_map(model, config: LossConfig, teacher_layers: int, default: str | No
     return dict(chosen)
 
 
-def _teacher_caches(model, config: LossConfig, texts: list[str]) -> dict:
-    """One cache per teacher, holding the union of the layers (and attention layers) its components need."""
+def _teacher_caches(model, config: LossConfig, texts: dict[str, list[str]]) -> dict:
+    """One cache per teacher and text scope, holding the union of the layers (and attention layers) its components
+    need. Teacher ``self`` is the model itself before training: its outputs now are what it should keep."""
     from embedtune.modeling.load import load_model
-    from embedtune.objectives.teacher import TeacherCache, transformer_config
+    from embedtune.objectives.teacher import transformer_config
 
     leaves = [leaf for leaf in leaf_losses(config) if leaf.name in DISTILLATION]
     caches = {}
     for path in dict.fromkeys(leaf.teacher for leaf in leaves):
-        teacher = load_model(path, model.max_seq_length)
+        teacher = model if path == "self" else load_model(path, model.max_seq_length)
         count = transformer_config(teacher).num_hidden_layers
         mine = [leaf for leaf in leaves if leaf.teacher == path]
-        pooled = {
-            t
-            for leaf in mine
-            if leaf.name == "feature_distill"
-            for t in (_layer_map(model, leaf, count) or {}).values()
-        }
-        attention = {
-            t
-            for leaf in mine
-            if leaf.name == "attention_distill"
-            for t in _layer_map(model, leaf, count, "uniform").values()
-        }
-        caches[path] = TeacherCache.build(teacher, model, texts, pooled, attention_layers=attention)
+        for scope in dict.fromkeys(leaf.distill_texts for leaf in mine):
+            scoped = [leaf for leaf in mine if leaf.distill_texts == scope]
+            caches[path, scope] = _teacher_cache(model, teacher, scoped, texts[scope], count)
         del teacher  # its outputs are cached; the weights are not needed during training
     return caches
+
+
+def _teacher_cache(model, teacher, leaves: list[LossConfig], texts: list[str], count: int):
+    from embedtune.objectives.teacher import TeacherCache
+
+    pooled = {
+        t for leaf in leaves if leaf.name == "feature_distill" for t in (_layer_map(model, leaf, count) or {}).values()
+    }
+    attention = {
+        t
+        for leaf in leaves
+        if leaf.name == "attention_distill"
+        for t in _layer_map(model, leaf, count, "uniform").values()
+    }
+    training = model.training
+    cache = TeacherCache.build(teacher, model, texts, pooled, attention_layers=attention)
+    model.train(training)  # building with teacher self put the student in eval mode
+    return cache
 
 
 def _build_composite(model, config: LossConfig, caches: dict) -> nn.Module:

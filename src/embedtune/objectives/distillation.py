@@ -50,14 +50,18 @@ class ScoreDistillLoss(nn.Module):
 class FeatureDistillLoss(nn.Module):
     """MSE between student and teacher sentence embeddings and, per mapped layer, their mean-pooled hidden states.
 
-    Inputs: any text columns (labels ignored). When sizes differ (MiniLM 384 vs MPNet 768) a learned linear
-    projection maps the student into the teacher's space; the projections train with the model and are not saved
-    with it. ``layer_map`` maps student layer -> teacher layer (hidden_states indices, 0 = embeddings output).
+    Inputs: any text columns (labels ignored). With ``skip_unknown`` only the texts the cache holds are distilled
+    (e.g. the rehearsal texts, ``distill_texts: rehearsal``); a batch without one gives 0. When sizes differ
+    (MiniLM 384 vs MPNet 768) a learned linear projection maps the student into the teacher's space; the projections
+    train with the model and are not saved with it. ``layer_map`` maps student layer -> teacher layer (hidden_states
+    indices, 0 = embeddings output).
     """
 
-    def __init__(self, model, cache: TeacherCache, layer_map: dict[int, int] | None = None) -> None:
+    def __init__(
+        self, model, cache: TeacherCache, layer_map: dict[int, int] | None = None, skip_unknown: bool = False
+    ) -> None:
         super().__init__()
-        self.model, self.cache = model, cache
+        self.model, self.cache, self.skip_unknown = model, cache, skip_unknown
         self.layer_map = dict(layer_map or {})
         width = model.get_embedding_dimension()
         hidden = transformer_config(model).hidden_size
@@ -85,15 +89,25 @@ class FeatureDistillLoss(nn.Module):
     def compute_loss_from_forward(self, sentence_features, embeddings: list[Tensor], labels) -> Tensor:
         terms = []
         for features, embedding in zip(sentence_features, embeddings):
-            rows = self.cache.rows(features)
+            rows, known = self.cache.known_rows(features) if self.skip_unknown else (self.cache.rows(features), None)
+            if known is not None:
+                if not bool(known.any()):
+                    continue
+                known = known.to(embedding.device)
             target = self.cache.embeddings[rows].to(embedding.device)
-            terms.append(F.mse_loss(self.project(embedding), target))
+            terms.append(F.mse_loss(self.project(_select(embedding, known)), target))
             for student_layer, teacher_layer in self.layer_map.items():
                 hidden = features["all_layer_embeddings"][student_layer]
-                pooled = mean_pool(hidden, features["attention_mask"])
+                pooled = _select(mean_pool(hidden, features["attention_mask"]), known)
                 target = self.cache.layers[teacher_layer][rows].to(pooled.device)
                 terms.append(F.mse_loss(self.layer_projections[str(student_layer)](pooled), target))
+        if not terms:  # no row of this batch is distilled (skip_unknown); zero keeps the graph for the trainer
+            return embeddings[0].sum() * 0.0
         return torch.stack(terms).mean()
+
+
+def _select(values: Tensor, rows: Tensor | None) -> Tensor:
+    return values if rows is None else values[rows]
 
 
 class AttentionDistillLoss(nn.Module):

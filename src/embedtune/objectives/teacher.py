@@ -163,11 +163,17 @@ class TeacherCache:
 
     def rows(self, features: dict) -> Tensor:
         """Cache rows of a tokenised batch column; a text missing from the cache is a bug in how it was built."""
+        rows, known = self.known_rows(features)
+        if not bool(known.all()):
+            missing = int((~known).sum())
+            raise KeyError(f"{missing} batch texts have no teacher outputs; the cache covers the training texts")
+        return rows
+
+    def known_rows(self, features: dict) -> tuple[Tensor, Tensor]:
+        """Cache rows of the batch texts the cache holds, and which batch texts those are (a boolean mask)."""
         keys = [token_key(ids, mask) for ids, mask in zip(features["input_ids"], features["attention_mask"])]
-        missing = [k for k in keys if k not in self.index]
-        if missing:
-            raise KeyError(f"{len(missing)} batch texts have no teacher outputs; the cache covers the training texts")
-        return torch.tensor([self.index[k] for k in keys], dtype=torch.long)
+        known = torch.tensor([k in self.index for k in keys], dtype=torch.bool)
+        return torch.tensor([self.index[k] for k in keys if k in self.index], dtype=torch.long), known
 
 
 def _distinct_by_student_tokens(student, texts: Iterable[str]):
