@@ -93,8 +93,8 @@ def main() -> None:
         more = MiningConfig(seed=0, pairs_per_category=args.pairs_per_category)
         write_mined(mine_category_pairs(texts, labels, more), train_folder, format="jsonl")
     accuracy, macro_f1 = svm_accuracy()
-    name = args.name or args.recipe.stem
-    result = run_training(config, ROOT / "bench" / "out" / name, overwrite=True)
+    run_name = args.name or args.recipe.stem
+    result = run_training(config, ROOT / "bench" / "out" / run_name, overwrite=True)
     recipe = args.recipe.relative_to(ROOT) if args.recipe.is_absolute() else args.recipe
     command = f"python bench/tickets_curriculum.py --recipe {recipe}" + "".join(f" --set {o}" for o in args.overrides)
     if args.pairs_per_category != 60:
@@ -121,7 +121,7 @@ def main() -> None:
     lines.append(knn_against_svm_line(result.model))
     text = "\n".join(lines) + "\n"
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "results" / f"{name}.md").write_text(text, encoding="utf-8")
+    (ROOT / "bench" / "results" / f"{run_name}.md").write_text(text, encoding="utf-8")
     print(text)
 
 

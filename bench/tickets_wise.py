@@ -28,6 +28,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import yaml
+    from tickets_svm import knn_against_svm_line
 
     from embedtune.config import EvalSetConfig, StatisticsConfig, load_suite
     from embedtune.data.spec import Columns
@@ -35,7 +36,6 @@ def main() -> None:
     from embedtune.evaluation.suite import load_eval_sets, measure
     from embedtune.modeling.interpolation import interpolate_weights, state_copy
     from embedtune.modeling.load import load_model
-    from tickets_svm import knn_against_svm_line
 
     length = yaml.safe_load((args.run / "config.yaml").read_text(encoding="utf-8"))["model"]["max_seq_length"]
     base = load_model("default", length)  # measured at the length the run trained and was measured at

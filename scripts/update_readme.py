@@ -20,6 +20,11 @@ RESULT_SECTIONS = [
     ("msrp-lora-mnrl-matryoshka", "LoRA + MNRL + Matryoshka on MSRP, STS-B dev as forgetting check"),
     ("quality", "Untuned models on every set in ../shared/data (`embedtune bench quality`)"),
     ("bootstrap_speed", "Paired bootstrap speed (`python bench/bootstrap_speed.py`)"),
+    (
+        "tickets-preserve-general-112",
+        "IT tickets: recipes/tickets-preserve.yaml (group_mnrl + self-distilled SICK/MSRP rehearsal, 1-1-2), seed 42",
+    ),
+    ("tickets-preserve-seed43", "IT tickets: the same recipe, training seed 43, rehearsal seed 1"),
     ("tickets-group-mnrl", "IT tickets: 500 mined positives a category and phase, 1-1-1, full + group_mnrl"),
     (
         "tickets_wise-tickets-group-mnrl",
