@@ -25,6 +25,7 @@ RESULT_SECTIONS = [
         "IT tickets: recipes/tickets-preserve.yaml (group_mnrl + self-distilled SICK/MSRP rehearsal, 1-1-2), seed 42",
     ),
     ("tickets-preserve-seed43", "IT tickets: the same recipe, training seed 43, rehearsal seed 1"),
+    ("tickets-preserve-sick-only", "IT tickets: ablation of that recipe with SICK entailment only as the general set"),
     ("tickets-group-mnrl", "IT tickets: 500 mined positives a category and phase, 1-1-1, full + group_mnrl"),
     (
         "tickets_wise-tickets-group-mnrl",
