@@ -78,7 +78,7 @@ class _Prepared:
     best_metric: str | None
     curriculum: CurriculumPlan | None = None
     tasks: list = field(default_factory=list)  # PairData of each data.tasks entry, in order
-    rehearsal_texts: list[str] = field(default_factory=list)  # the texts of the mixed-in rehearsal pairs
+    rehearsal_texts: list[str] = field(default_factory=list)  # every rehearsal-set text (distill_texts)
     base_state: dict | None = None  # the untuned weights, kept when training.interpolate_base is set
 
 
@@ -189,8 +189,7 @@ def _with_rehearsal(train, config: RunConfig, eval_data: list):
     settings = config.data.rehearsal
     rehearsal = prepare_training_data(load_pairs(settings.data), config.loss)
     warn_data_issues(rehearsal, eval_data)
-    mixed = mix_rehearsal(train, rehearsal, settings.ratio, settings.seed)
-    return mixed, mixed.subset(list(range(len(train), len(mixed)))).texts()
+    return mix_rehearsal(train, rehearsal, settings.ratio, settings.seed), rehearsal.texts()
 
 
 def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> list[str]:
