@@ -100,6 +100,7 @@ def simulate_crash(run: Path, keep_checkpoints: int = 1) -> None:
     assert len(checkpoints) > keep_checkpoints, "the run saved too few checkpoints to simulate a crash"
     for later in checkpoints[keep_checkpoints:]:
         shutil.rmtree(later)
+    (run / "state.json").write_text('{"state": "running"}')  # a killed run never marks itself done
     for name in ("model", "metrics.json", "statistics.json", "report.md", "report.html"):
         path = run / name
         if path.is_dir():

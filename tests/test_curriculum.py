@@ -125,7 +125,7 @@ def test_restart_schedule_shows_in_the_logged_learning_rate(tmp_path, tiny_model
 
 def test_resume_mid_curriculum_matches_an_uninterrupted_run(tmp_path, tiny_model_dir):
     raw = curriculum_run_config(tmp_path, tiny_model_dir, schedule="restart")
-    raw["training"].update(save_total_limit=5)
+    raw["training"].update(save_total_limit=5, keep_checkpoints=True)
     straight = run_training(parse_config(raw), tmp_path / "straight")
     run = tmp_path / "crashed"
     run_training(parse_config(raw), run)

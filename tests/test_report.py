@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from embedtune.evaluation import plots
-from embedtune.evaluation.report import SIG_MARK, html_report, markdown_report, table_rows
+from embedtune.evaluation.report import MARKS, html_report, markdown_report, table_rows
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,12 +171,40 @@ def test_statistics_show_confidence_intervals_and_significance(metrics, statisti
     text = full_report(metrics, statistics)
     assert "baseline [95% CI]" in text and "delta [95% CI]" in text
     assert "[0.7900, 0.8100]" in text and "[+0.0300, +0.0700]" in text and "[-0.0100, +0.0300]" in text
-    assert text.count("class='sig'") == 2  # stsb_dev_spearman and quora_roc_auc; pearson's interval holds zero
+    assert text.count("class='sig up'") == 2  # stsb_dev_spearman and quora_roc_auc; pearson's interval holds zero
     markdown = markdown_report(metrics, "run", DETAILS, statistics=statistics)
     assert "| stsb_dev | stsb_dev_spearman | 0.8000 [0.7900, 0.8100] |" in markdown
-    assert f"+0.0500 [+0.0300, +0.0700] | {SIG_MARK} |" in markdown
+    assert f"+0.0500 [+0.0300, +0.0700] | {MARKS['better']} |" in markdown
     assert "| stsb_dev | stsb_dev_pearson | 0.8100 [0.8000, 0.8200] | 0.8200 [0.8100, 0.8300] |" in markdown
     assert "| quora | quora_f1 | 0.7000 | 0.7500 | +0.0500 |  |" in markdown  # no statistics: plain, unmarked
+
+
+def test_a_significant_drop_is_marked_apart_from_a_gain_in_the_metrics_direction(metrics):
+    falling = {"delta_low": -0.09, "delta_high": -0.01, "excludes_zero": True}
+    rows = table_rows(metrics, {"quora": {"quora_f1": falling}, "stsb_dev": {"stsb_dev_spearman": falling}})
+    assert {row.metric: row.mark for row in rows if row.mark} == {
+        "quora_f1": MARKS["worse"],
+        "stsb_dev_spearman": MARKS["worse"],
+    }
+    lower_better = {"baseline": {"s": {"s_overlap": 0.4}}, "final": {"s": {"s_overlap": 0.3}}}
+    [row] = table_rows(lower_better, {"s": {"s_overlap": falling}})
+    assert row.mark == MARKS["better"]  # overlap fell: a gain
+
+
+def test_threshold_is_a_setting_with_no_delta_and_no_mark():
+    metrics = {"baseline": {"p": {"p_threshold": 0.5}}, "final": {"p": {"p_threshold": 0.7}}}
+    stat = {"p": {"p_threshold": {"delta_low": 0.1, "delta_high": 0.3, "excludes_zero": True}}}
+    [row] = table_rows(metrics, stat)
+    assert row.values["delta"] is None and row.mark == "" and row.cis["delta"] == ""
+    assert "| p | p_threshold | 0.5000 | 0.7000 | – |  |" in markdown_report(metrics, "run", {}, statistics=stat)
+
+
+def test_verdict_lines_open_both_reports(metrics):
+    verdict = ["quora: better: roc_auc +0.0870 [+0.0500, +0.1200] (0.8000 -> 0.8870)", "forgetting check: OFF (x)"]
+    markdown = markdown_report(metrics, "run", DETAILS, verdict=verdict)
+    assert markdown.index(verdict[0]) < markdown.index("| eval set") and verdict[1] in markdown
+    page = html_report(metrics, "run", DETAILS, verdict=verdict)
+    assert page.index(html.escape(verdict[0])) < page.index("<table")
 
 
 def test_rows_without_interval_bounds_are_never_significant(metrics):

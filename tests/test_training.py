@@ -93,7 +93,7 @@ def test_loss_that_does_not_fit_the_data_is_rejected_before_writing(tmp_path, ti
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
     raw = run_config(tmp_path, tiny_model_dir, {"name": "full"}, {"name": "cosent"}, True)
-    raw["training"].update(save_best_model=False, save_total_limit=3)
+    raw["training"].update(save_best_model=False, save_total_limit=3, keep_checkpoints=True)
     straight = run_training(parse_config(raw), tmp_path / "straight")
 
     run = tmp_path / "crashed"

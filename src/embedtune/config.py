@@ -357,7 +357,12 @@ class TrainingConfig(StrictModel):
     save_best_model: bool = Field(False, description="end with the checkpoint best on metric_for_best_model")
     metric_for_best_model: str | None = Field(None, description="default: primary metric of the first eval set")
     early_stopping_patience: int | None = Field(None, ge=1, description="evaluations without improvement")
-    save_total_limit: int = Field(2, ge=1, description="checkpoints kept in <run>/checkpoints (plus the best)")
+    save_total_limit: int = Field(
+        1, ge=1, description="checkpoints kept in <run>/checkpoints while running (plus the best, when selecting)"
+    )
+    keep_checkpoints: bool = Field(
+        False, description="keep <run>/checkpoints when the run is done (else removed: only --resume needs them)"
+    )
     logging_steps: int = Field(10, ge=1, description="history.jsonl gets a record every N steps")
     seed: int = Field(42, description="seeds weights init, data order and dropout: same seed, same metrics")
     no_duplicates: bool | None = Field(None, description="no repeated text in a batch; default on for in-batch losses")
@@ -493,6 +498,55 @@ def parse_config(raw: Any, source: str = "<config>") -> RunConfig:
 
 def dump_config(config: RunConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The resolved config a run saved (paths absolute, defaults filled)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise ConfigError(f"{run_dir}: no config.yaml (not an embedtune run dir)")
+    return parse_config(_read_yaml(path), source=str(path))
+
+
+def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
+    """``key (saved -> given)`` for every setting that differs, output_dir aside."""
+    before, after = _flat(saved.model_dump(mode="json")), _flat(given.model_dump(mode="json"))
+    keys = [key for key in dict.fromkeys([*before, *after]) if key != "output_dir"]
+    return [f"{key} ({before.get(key)!r} -> {after.get(key)!r})" for key in keys if before.get(key) != after.get(key)]
+
+
+def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
+    """A resume continues the run as it started: its saved config, unchanged. A config that differs is refused."""
+    saved = load_run_config(run_dir)
+    if given is not None:
+        changed = config_differences(saved, given)
+        if changed:
+            raise ConfigError(
+                f"{run_dir}: --resume would change the run: {', '.join(changed)}; resume without a config (the "
+                "run's own config.yaml is used) or start a new run"
+            )
+    return saved
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def input_paths(config: RunConfig) -> tuple[Path, ...]:
+    """Every file or folder the run reads: data, eval sets, the model and teachers given as folders."""
+    specs = [config.data.train, config.retention.data, *(task.data for task in config.data.tasks)]
+    if config.data.rehearsal is not None:
+        specs.append(config.data.rehearsal.data)
+    found = [spec.path for spec in specs if spec is not None]
+    for eval_set in config.data.eval:
+        found += [eval_set.path, *(getattr(eval_set, key) for key in ("queries", "corpus", "index"))]
+        found.append(eval_set.threshold_data.path if eval_set.threshold_data is not None else None)
+    losses = [config.loss, *(task.loss for task in config.data.tasks)]
+    teachers = [leaf.teacher for loss in losses for leaf in loss.leaves() if leaf.teacher not in (None, "self")]
+    found += [Path(name) for name in (config.model.name, *teachers) if Path(name).exists()]
+    return tuple(Path(path) for path in found if path is not None)
 
 
 def _read_yaml(path: Path) -> Any:

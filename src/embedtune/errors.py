@@ -40,6 +40,12 @@ class NonFiniteLossError(Exception):
         self.what, self.step, self.value = what, step, value
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run: the message says how far it got and the command that resumes it."""
+
+    exit_code = 130  # the shell's code for a process ended by SIGINT
+
+
 class ResourceError(UserError):
     """The machine ran out of something (disk, memory, permission) mid-run; the message says what to try next."""
 

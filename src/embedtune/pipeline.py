@@ -8,21 +8,23 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformers import set_seed
 
-from embedtune.config import RunConfig, dump_config
+from embedtune.config import RunConfig, dump_config, input_paths, resumed_config
 from embedtune.data.checks import warn_data_issues
 from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
-from embedtune.errors import ConfigError, ForgettingError, UserError, resource_error
+from embedtune.errors import ConfigError, ForgettingError, Interrupted, UserError, resource_error
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.report import html_report, markdown_report
-from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set
+from embedtune.evaluation.retention import RetentionCheck, check_retention, retention_eval_set, with_retention_data
 from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
+from embedtune.evaluation.verdict import run_verdict
 from embedtune.modeling.interpolation import interpolate_weights, state_copy
 from embedtune.modeling.layers import ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.load import load_model, resolve_model_path
@@ -36,6 +38,7 @@ from embedtune.rundir import (
     check_run_dir,
     last_complete_checkpoint,
     prepare_run_dir,
+    remove_checkpoints,
     save_model_atomic,
     set_state,
     write_json_atomic,
@@ -52,6 +55,7 @@ from embedtune.training.curriculum import (
     row_texts,
     sampler_factory,
 )
+from embedtune.training.history import SkipFinalEvaluation, StepCounter, append_eval_record
 
 logger = logging.getLogger("embedtune")
 
@@ -64,6 +68,7 @@ class RunResult:
     model: object = None  # the tuned model in memory (what model/ holds)
     retention: RetentionCheck | None = None
     statistics: dict = field(default_factory=dict)
+    verdict: list[str] = field(default_factory=list)  # one line per eval set, then the forgetting check
 
 
 @dataclass
@@ -82,19 +87,34 @@ class _Prepared:
     base_state: dict | None = None  # the untuned weights, kept when training.interpolate_base is set
 
 
-def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, resume: bool = False) -> RunResult:
-    """Fine-tune as configured; write model/, config.yaml, history.jsonl, metrics.json, statistics.json, reports."""
+def run_training(
+    config: RunConfig,
+    output_dir: Path,
+    overwrite: bool = False,
+    resume: bool = False,
+    config_file: Path | None = None,
+) -> RunResult:
+    """Fine-tune as configured; write model/, config.yaml, history.jsonl, metrics.json, statistics.json, reports.
+
+    With ``resume``, the run dir's own config.yaml is the config: a given ``config`` that differs is refused.
+    """
     started = time.time()
-    check_run_dir(output_dir, overwrite=overwrite, resume=resume)
+    inputs = (*input_paths(config), *([config_file] if config_file is not None else []))
+    check_run_dir(output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
+    config = with_retention_data(config)
+    if resume:
+        config = resumed_config(output_dir, config)
     prepared = _prepare(config)
     prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
     set_state(output_dir, "running")
     write_text_atomic(output_dir / "config.yaml", dump_config(config))
+    progress = StepCounter()
     try:
-        balance_warnings = _train(config, output_dir, prepared, resume)
+        balance_warnings = _train(config, output_dir, prepared, resume, progress)
         _save_model(config, prepared, output_dir)
-        final = measure(prepared.eval_sets, prepared.model)
+        final = measure(prepared.eval_sets, prepared.model, "final")
         _log_metrics("final", final.metrics)
+        append_eval_record(output_dir / "history.jsonl", progress.step, progress.epoch, final.metrics)
         metrics = {"baseline": prepared.baseline.metrics, "final": final.metrics}
         statistics = _statistics(config, prepared, final)
         write_json_atomic(output_dir / "metrics.json", metrics)
@@ -102,8 +122,12 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
         retention = _retention(config, metrics, prepared.retention_name)
         flags = [retention.message()] if retention is not None and retention.forgot else []
         flags += balance_warnings
-        outcome = {"metrics": metrics, "statistics": statistics, "flags": flags}
+        targets = prepared.eval_sets[: len(config.data.eval)]  # the retention set, when added, has its own line
+        verdict = run_verdict(targets, metrics, statistics, _retention_view(config, prepared, retention))
+        outcome = {"metrics": metrics, "statistics": statistics, "flags": flags, "verdict": verdict}
         _write_reports(config, output_dir, prepared, final, outcome, time.time() - started)
+    except KeyboardInterrupt:
+        raise _interrupted(output_dir, progress) from None
     except BaseException as error:
         _record_failure(output_dir, error)
         translated = resource_error(error, config.training.batch_size)
@@ -111,16 +135,42 @@ def run_training(config: RunConfig, output_dir: Path, overwrite: bool = False, r
             raise translated from None
         raise
     seconds = time.time() - started
-    set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags)
+    if not config.training.keep_checkpoints:
+        remove_checkpoints(output_dir)
+    set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags, verdict=verdict)
     if retention is not None and retention.forgot and config.retention.fail_on_forgetting:
         raise ForgettingError(f"{retention.message()}; the model is kept in {output_dir / 'model'}")
-    return RunResult(output_dir, metrics, seconds, prepared.model, retention, statistics)
+    return RunResult(output_dir, metrics, seconds, prepared.model, retention, statistics, verdict)
 
 
-def _record_failure(output_dir: Path, error: BaseException) -> None:
+def _interrupted(output_dir: Path, progress: StepCounter) -> Interrupted:
+    """Ctrl-C mid-run: record it, and say where training got to and how to go on."""
+    checkpoint = (
+        last_complete_checkpoint(output_dir / "checkpoints") if (output_dir / "checkpoints").exists() else None
+    )
+    where = f"step {progress.step} of {progress.max_steps}" if progress.max_steps else "the start of training"
+    _record_failure(output_dir, KeyboardInterrupt(f"interrupted at {where}"), state="interrupted")
+    if checkpoint is None:
+        return Interrupted(f"interrupted at {where}, before the first checkpoint; start again with --overwrite")
+    command = f"embedtune train --resume -o {shlex.quote(str(output_dir))}"
+    return Interrupted(f"interrupted at {where}; {checkpoint.name} kept; resume with: {command}")
+
+
+def _retention_view(config: RunConfig, prepared: _Prepared, check: RetentionCheck | None) -> dict:
+    """What the verdict says of the forgetting guard: why it is off, or which set it watched."""
+    if not config.retention.enabled:
+        return {"off": "retention.enabled is false: general semantics were not checked"}
+    if prepared.retention_name is None or check is None:
+        return {"off": "no STS-B dev under ../shared/data; set retention.data to a general-semantics set"}
+    path = Path(config.retention.data.path) if config.retention.data is not None else None
+    label = "/".join(path.parts[-2:]) if path is not None else prepared.retention_name
+    return {"name": prepared.retention_name, "label": label, "check": check}
+
+
+def _record_failure(output_dir: Path, error: BaseException, state: str = "failed") -> None:
     """Best effort: with a full disk even state.json may not be writable, and that must not hide the real error."""
     try:
-        set_state(output_dir, "failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        set_state(output_dir, state, reason=f"{type(error).__name__}: {error}".splitlines()[0])
     except OSError:
         logger.warning("could not record the failure in %s/state.json", output_dir)
 
@@ -132,7 +182,7 @@ def _prepare(config: RunConfig) -> _Prepared:
     plan = CurriculumPlan.build(train_data, curriculum) if curriculum is not None else None
     set_seed(config.training.seed)
     model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
-    baseline = measure(eval_sets, model)
+    baseline = measure(eval_sets, model, "baseline")
     _log_metrics("baseline", baseline.metrics)
     base_state = state_copy(model) if config.training.interpolate_base is not None else None
     best_metric = _best_metric(config, eval_sets, baseline.metrics)
@@ -192,7 +242,7 @@ def _with_rehearsal(train, config: RunConfig, eval_data: list):
     return mix_rehearsal(train, rehearsal, settings.ratio, settings.seed), rehearsal.texts()
 
 
-def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool) -> list[str]:
+def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool, progress: StepCounter) -> list[str]:
     """Train in place; returns the composite balance warnings (none for a single loss)."""
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback
@@ -206,7 +256,9 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     if prepared.curriculum is not None:
         trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, objective.dataset, args)
     history = HistoryCallback(output_dir / "history.jsonl", phase_at_step, objective.history_fields)
-    callbacks = [*objective.monitors, history]
+    callbacks = [*objective.monitors, history, progress]
+    if not (settings.save_best_model or settings.early_stopping_patience):
+        callbacks.append(SkipFinalEvaluation())  # the run's own final measurement follows
     if settings.unfreeze:
         stages = [(stage.epoch, None if stage.layers == "all" else stage.layers) for stage in settings.unfreeze]
         callbacks.append(ProgressiveUnfreezing(objective.parameters, stages))
@@ -374,6 +426,7 @@ def _write_reports(
         + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
         "train data": str(config.data.train.path),
         "seed": str(config.training.seed),
+        "forgetting guard": _guard_detail(config, prepared),
         "intervals": f"{config.statistics.confidence:.0%} paired bootstrap, {config.statistics.resamples} resamples"
         if config.statistics.resamples
         else "off",
@@ -382,7 +435,7 @@ def _write_reports(
         f"python {platform.python_version()}",
     }
     title = f"embedtune run: {output_dir.name}"
-    shared = {"statistics": outcome["statistics"], "flags": outcome["flags"]}
+    shared = {"statistics": outcome["statistics"], "flags": outcome["flags"], "verdict": outcome["verdict"]}
     write_text_atomic(output_dir / "report.md", markdown_report(outcome["metrics"], title, details, **shared))
     html = html_report(
         outcome["metrics"],
@@ -394,6 +447,16 @@ def _write_reports(
         dimension_curves=_dimension_curves(prepared, outcome["metrics"]),
     )
     write_text_atomic(output_dir / "report.html", html)
+
+
+def _guard_detail(config: RunConfig, prepared: _Prepared) -> str:
+    if prepared.retention_name is None:
+        return "off" if not config.retention.enabled else "off (no retention set found)"
+    settings = config.retention
+    return (
+        f"{prepared.retention_name} = {settings.data.path if settings.data is not None else '?'}, "
+        f"{settings.metric} may drop by at most {settings.tolerance:g}"
+    )
 
 
 def _similarities(prepared: _Prepared, final: Measurement) -> dict:

@@ -12,9 +12,14 @@ import math
 from dataclasses import dataclass
 
 from embedtune.evaluation import plots
+from embedtune.evaluation.verdict import direction, judgement
 
-SIG_MARK = "*"
-SIG_NOTE = f"{SIG_MARK} the 95% confidence interval of the delta excludes zero (paired bootstrap)"
+# A significant gain and a significant loss must not look alike: the mark is in the metric's own direction.
+MARKS = {"better": "▲", "worse": "▼"}
+SIG_NOTE = (
+    "▲ better, ▼ worse: the 95% confidence interval of the delta excludes zero (paired bootstrap), in the metric's "
+    "direction; threshold is a setting, not a quality, and gets no delta"
+)
 HALVES = ("baseline", "final", "delta")
 
 
@@ -26,7 +31,7 @@ def comparison_rows(metrics: dict) -> list[tuple[str, str, float | None, float |
         before, after = baseline.get(name, {}), final.get(name, {})
         for metric in list(dict.fromkeys([*before, *after])):
             b, a = before.get(metric), after.get(metric)
-            delta = a - b if a is not None and b is not None else None
+            delta = a - b if a is not None and b is not None and direction(metric) != 0 else None
             rows.append((name, metric, b, a, delta))
     return rows
 
@@ -50,6 +55,7 @@ class Row:
     values: dict[str, float | None]
     cis: dict[str, str]
     significant: bool
+    mark: str = ""  # MARKS of the judgement, empty when not significant
 
 
 def _ci(stat: dict, half: str) -> str:
@@ -58,6 +64,10 @@ def _ci(stat: dict, half: str) -> str:
         return ""
     signed = half == "delta"
     return f"[{_fmt(low, signed)}, {_fmt(high, signed)}]"
+
+
+def _mark(metric: str, delta: float | None, stat: dict) -> str:
+    return MARKS.get(judgement(metric, delta, stat) or "", "")
 
 
 def _significant(stat: dict) -> bool:
@@ -74,7 +84,10 @@ def table_rows(metrics: dict, statistics: dict | None = None) -> list[Row]:
         stat = (statistics or {}).get(name, {}).get(metric) or {}
         values = dict(zip(HALVES, (b, a, d)))
         values = {half: value if value is not None else stat.get(half) for half, value in values.items()}
-        rows.append(Row(name, metric, values, {half: _ci(stat, half) for half in HALVES}, _significant(stat)))
+        if direction(metric) == 0:  # a setting: no delta, no interval of one, no mark
+            values["delta"], stat = None, {key: v for key, v in stat.items() if not key.startswith("delta")}
+        cis = {half: _ci(stat, half) for half in HALVES}
+        rows.append(Row(name, metric, values, cis, _significant(stat), _mark(metric, values["delta"], stat)))
     return rows
 
 
@@ -90,8 +103,10 @@ def markdown_report(
     *,
     statistics: dict | None = None,
     flags: list[str] | None = None,
+    verdict: list[str] | None = None,
 ) -> str:
     lines = [f"# {title}", ""]
+    lines += [f"**{line}**  " for line in verdict or []] + ([""] if verdict else [])
     lines += [f"> **Warning:** {flag}\n" for flag in flags or []]
     lines += [f"- **{key}**: {value}" for key, value in details.items()]
     lines += ["", *_markdown_table(table_rows(metrics, statistics), with_stats=bool(statistics))]
@@ -108,8 +123,8 @@ def _markdown_table(rows: list[Row], with_stats: bool) -> list[str]:
     ]
     for r in rows:
         cells = " | ".join(_cell_text(r, h) for h in HALVES)
-        lines.append(f"| {r.name} | {r.metric} | {cells} | {SIG_MARK if r.significant else ''} |")
-    return lines + ["", SIG_NOTE.replace(SIG_MARK, "\\" + SIG_MARK, 1)]
+        lines.append(f"| {r.name} | {r.metric} | {cells} | {r.mark} |")
+    return lines + ["", SIG_NOTE]
 
 
 STYLE = """
@@ -120,6 +135,7 @@ table{border-collapse:collapse;font-size:.92em}td,th{border:1px solid #ccc;paddi
 th{background:#f4f4f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){text-align:left}
 .up{color:#070}.down{color:#a00}.ci{color:#777;font-size:.85em;white-space:nowrap}.sig{font-weight:bold}
 .note{color:#666;font-size:.85em}
+.verdict{font-size:1.08em;font-weight:600;list-style:none;padding-left:0}
 .flags{background:#fff4e5;border:1px solid #f0a030;border-left:6px solid #e07b00;padding:.6em 1em;margin:1em 0}
 .flags ul{margin:.3em 0 0 0;padding-left:1.4em}
 .plots{display:flex;flex-wrap:wrap;gap:12px}.plots figure{margin:0}.plots img{max-width:100%;height:auto;
@@ -137,10 +153,12 @@ def html_report(
     history: list[dict] | None = None,
     similarities: dict | None = None,
     dimension_curves: dict | None = None,
+    verdict: list[str] | None = None,
 ) -> str:
     """One file, no external assets, so it opens offline. Every optional part is left out when absent."""
     body = [
         f"<h1>{html.escape(title)}</h1>",
+        _html_verdict(verdict or []),
         _html_flags(flags or []),
         _html_details(details),
         "<h2>Metrics</h2>",
@@ -149,6 +167,17 @@ def html_report(
     ]
     head = f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}</body></html>\n"
+
+
+def _html_verdict(lines: list[str]) -> str:
+    items = "".join(f"<li class='{_verdict_class(line)}'>{html.escape(line)}</li>" for line in lines)
+    return f"<ul class='verdict'>{items}</ul>" if lines else ""
+
+
+def _verdict_class(line: str) -> str:
+    if ": worse:" in line or "FORGOT" in line or ": OFF" in line:
+        return "down"
+    return "up" if ": better:" in line else ""
 
 
 def _html_flags(flags: list[str]) -> str:
@@ -169,7 +198,7 @@ def _html_cell(row: Row, half: str) -> str:
     ci = f" <span class='ci'>{row.cis[half]}</span>" if row.cis[half] else ""
     if half != "delta":
         return f"<td>{text}{ci}</td>"
-    delta = row.values["delta"] or 0
+    delta = (row.values["delta"] or 0) * direction(row.metric)
     return f"<td class='{'up' if delta > 0 else 'down' if delta < 0 else ''}'>{text}{ci}</td>"
 
 
@@ -184,7 +213,9 @@ def _html_table(rows: list[Row], with_stats: bool) -> str:
 def _html_row(row: Row, with_stats: bool) -> str:
     cells = "".join(_html_cell(row, half) for half in HALVES)
     if with_stats:
-        mark = f"<span class='sig' title='95% CI excludes zero'>{SIG_MARK}</span>" if row.significant else ""
+        title = "better: 95% CI excludes zero" if row.mark == MARKS["better"] else "worse: 95% CI excludes zero"
+        mark = f"<span class='sig {'up' if row.mark == MARKS['better'] else 'down'}' title='{title}'>{row.mark}</span>"
+        mark = mark if row.mark else ""
         cells += f"<td style='text-align:center'>{mark}</td>"
     return f"<tr><td>{html.escape(row.name)}</td><td>{html.escape(row.metric)}</td>{cells}</tr>"
 

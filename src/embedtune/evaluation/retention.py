@@ -34,6 +34,17 @@ def default_retention_data() -> EvalSetConfig | None:
     return None
 
 
+def with_retention_data(config):
+    """The run config with the default retention set written in, so config.yaml records what was guarded."""
+    settings = config.retention
+    if not settings.enabled or settings.data is not None:
+        return config
+    found = default_retention_data()
+    if found is None:
+        return config
+    return config.model_copy(update={"retention": settings.model_copy(update={"data": found})})
+
+
 def retention_eval_set(config: RetentionConfig, eval_sets: list[EvalSetConfig]) -> tuple[EvalSetConfig | None, bool]:
     """The retention set and whether it must be added (False when a user eval set already measures that file)."""
     if not config.enabled:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections import defaultdict
@@ -14,6 +15,7 @@ from embedtune.data.pairs import PairData
 from embedtune.data.readers import load_pairs
 from embedtune.errors import ConfigError, UserError
 
+logger = logging.getLogger("embedtune")
 PAIR_TASKS = {"sts", "pairs", "separability", "reranking", "isotropy", "adversarial"}
 
 
@@ -85,7 +87,9 @@ def _evaluator(config: EvalSetConfig, data: PairData | None, name: str, batch_si
     elif task == "reranking":
         evaluator = RetrievalEvaluator.from_pairs(data, name=name)
     elif task == "retrieval":
-        evaluator = RetrievalEvaluator.from_files(config.queries, config.corpus, config.path, name=name)
+        evaluator = RetrievalEvaluator.from_files(
+            config.queries, config.corpus, config.path, name=name, delimiter=config.delimiter
+        )
     elif task == "isotropy":
         evaluator = IsotropyEvaluator(list(dict.fromkeys(data.texts())), name=name, source=data.source)
     elif task == "adversarial":
@@ -103,13 +107,10 @@ def _document_evaluator(config: EvalSetConfig, name: str):
     from embedtune.evaluation.knn import KNNEvaluator
     from embedtune.evaluation.pair_classification import PairClassificationEvaluator
 
-    texts, labels = load_documents(
-        config.path, config.columns.text1 or "text", config.columns.label or "category", config.format
-    )
+    columns = (config.columns.text1 or "text", config.columns.label or "category")
+    texts, labels = load_documents(config.path, *columns, config.format, config.delimiter)
     if config.task == "knn" and config.index is not None:
-        index_texts, index_labels = load_documents(
-            config.index, config.columns.text1 or "text", config.columns.label or "category", config.format
-        )
+        index_texts, index_labels = load_documents(config.index, *columns, config.format, config.delimiter)
         return KNNEvaluator(index_texts, index_labels, texts, labels, name=name, k=config.k, source=str(config.path))
     if config.task == "knn":
         return KNNEvaluator.from_documents(
@@ -147,19 +148,31 @@ def category_pairs(texts: list[str], labels: list[str], per_category: int, seed:
     return PairData(source, [r[0] for r in ordered], [r[1] for r in ordered], labels=[r[2] for r in ordered])
 
 
-def measure(eval_sets: list[EvalSet], model) -> Measurement:
+def measure(eval_sets: list[EvalSet], model, label: str = "evaluating") -> Measurement:
     """Metrics of every eval set; per-item scores too where the evaluator supports resampling."""
+    import time
+
+    from tqdm.auto import tqdm
+
     result = Measurement(metrics={})
-    for eval_set in eval_sets:
-        evaluator = eval_set.evaluator
-        if getattr(evaluator, "bootstrappable", False):
-            items = evaluator.item_scores(model)
-            result.items[eval_set.name] = items
-            raw = evaluator.prefix_name_to_metrics(evaluator.metrics_from_items(items), evaluator.name)
-        else:
-            raw = evaluator(model)
-        result.metrics[eval_set.name] = {key: float(value) for key, value in raw.items()}
+    bar = tqdm(eval_sets, desc=label, unit="set", disable=None if len(eval_sets) > 1 else True, leave=False)
+    for index, eval_set in enumerate(bar, start=1):
+        bar.set_postfix_str(eval_set.name)
+        started = time.time()
+        result.metrics[eval_set.name] = _measure_one(eval_set, model, result)
+        logger.info("%s %s (%d/%d): %.1f s", label, eval_set.name, index, len(eval_sets), time.time() - started)
     return result
+
+
+def _measure_one(eval_set: EvalSet, model, result: Measurement) -> dict[str, float]:
+    evaluator = eval_set.evaluator
+    if getattr(evaluator, "bootstrappable", False):
+        items = evaluator.item_scores(model)
+        result.items[eval_set.name] = items
+        raw = evaluator.prefix_name_to_metrics(evaluator.metrics_from_items(items), evaluator.name)
+    else:
+        raw = evaluator(model)
+    return {key: float(value) for key, value in raw.items()}
 
 
 def evaluate_all(eval_sets: list[EvalSet], model) -> dict[str, dict[str, float]]:

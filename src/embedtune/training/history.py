@@ -47,3 +47,33 @@ def read_history(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class StepCounter(TrainerCallback):
+    """Remembers how far training got, so an interrupted run can say so."""
+
+    def __init__(self) -> None:
+        self.step, self.max_steps, self.epoch = 0, 0, 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.step, self.max_steps, self.epoch = state.global_step, state.max_steps, state.epoch or 0.0
+
+
+class SkipFinalEvaluation(TrainerCallback):
+    """The run measures the final model itself (with per-item scores for intervals), so the trainer's own
+    evaluation at the last step would do the same work twice. Used only when no checkpoint is selected on it."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_evaluate = False
+
+    on_epoch_end = on_step_end
+
+
+def append_eval_record(path: Path, step: int, epoch: float, metrics: dict[str, dict[str, float]]) -> None:
+    """The final measurement as the history's last eval record (the trainer's own final evaluation is skipped)."""
+    record = {"kind": "eval", "step": step, "epoch": epoch}
+    for values in metrics.values():
+        record.update({key: float(value) for key, value in values.items()})
+    with Path(path).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
