@@ -36,6 +36,7 @@ from embedtune.objectives.guard import FiniteLossGuard
 from embedtune.objectives.multitask import TaskLoss
 from embedtune.rundir import (
     check_run_dir,
+    follow_umask,
     last_complete_checkpoint,
     prepare_run_dir,
     remove_checkpoints,
@@ -137,6 +138,8 @@ def run_training(
     seconds = time.time() - started
     if not config.training.keep_checkpoints:
         remove_checkpoints(output_dir)
+    elif (output_dir / "checkpoints").exists():
+        follow_umask(output_dir / "checkpoints")
     set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags, verdict=verdict)
     if retention is not None and retention.forgot and config.retention.fail_on_forgetting:
         raise ForgettingError(f"{retention.message()}; the model is kept in {output_dir / 'model'}")

@@ -37,6 +37,14 @@ def current_umask() -> int:
     return mask
 
 
+def follow_umask(root: Path) -> None:
+    """Give everything under ``root`` the mode the umask allows (transformers writes weights via a 0600 temp file)."""
+    mask = current_umask()
+    for path in [Path(root), *Path(root).rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def write_json_atomic(path: Path, payload: object) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
@@ -47,6 +55,7 @@ def save_model_atomic(model, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     model.save(str(partial), safe_serialization=True)
+    follow_umask(partial)
     if target.exists():
         shutil.rmtree(target)
     os.replace(partial, target)

@@ -21,6 +21,7 @@ def training_arguments(
     from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 
     evaluating = best_metric is not None
+    selecting = evaluating and (config.save_best_model or config.early_stopping_patience is not None)
     strategy = ("steps" if config.eval_steps else "epoch") if evaluating else "no"
     save_strategy = strategy if evaluating else ("steps" if config.eval_steps else "epoch")
     return SentenceTransformerTrainingArguments(
@@ -42,7 +43,8 @@ def training_arguments(
         save_steps=config.eval_steps or 500,
         save_total_limit=config.save_total_limit,
         load_best_model_at_end=evaluating and config.save_best_model,
-        metric_for_best_model=f"eval_{best_metric}" if evaluating else None,
+        # Only when selecting: with a metric set the trainer also keeps a "best" checkpoint the run never uses.
+        metric_for_best_model=f"eval_{best_metric}" if selecting else None,
         greater_is_better=True,
         logging_steps=config.logging_steps,
         logging_first_step=True,
