@@ -485,3 +485,93 @@ def test_sample_keeps_a_seeded_subset_in_file_order(tmp_path):
     assert sampled.lines == sorted(sampled.lines)
     assert all(every.texts1[line - 2] == text for line, text in zip(sampled.lines, sampled.texts1))
     assert len(load_pairs(DataSpec(path=path, columns=Columns(label="label"), score_range=(0, 5), sample=99))) == 40
+
+
+# --- delimiters, text labels, field length, missing files -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("tsv", "tab"), ("csv", "comma")])
+def test_a_semicolon_header_names_the_delimiter_setting(tmp_path, fmt, expected):
+    path = write(tmp_path, f"s.{fmt}", "sentence1;sentence2\nhello;world\n")
+    message = rf"with no {expected} but 1 semicolon\(s\).*set delimiter: ';' in the run config.*--delimiter ';'"
+    with raises_one_line(located(f"s.{fmt}", 1) + " the header is one column 'sentence1;sentence2'" + ".*" + message):
+        load(path)
+    assert load(path, delimiter=";").texts1 == ["hello"]
+
+
+def test_delimiter_reads_an_unknown_suffix_and_accepts_a_typed_tab(tmp_path):
+    assert load(write(tmp_path, "p.dat", "sentence1|sentence2\na|b\n"), delimiter="|").texts2 == ["b"]
+    assert DataSpec(path=Path("x.csv"), delimiter="\\t").delimiter == "\t"  # what a shell passes for '\t'
+    with pytest.raises(ValueError, match="delimiter must be one character"):
+        DataSpec(path=Path("x.csv"), delimiter=";;")
+
+
+@pytest.mark.parametrize("fmt", FLAT)
+def test_text_labels_without_label_map_name_it(tmp_path, fmt):
+    rows = [{"a": "x", "b": "y", "score": "yes"}, {"a": "z", "b": "w", "score": "no"}]
+    with raises_one_line(
+        located(f"t.{fmt}", data_line(fmt, 0), "score") + " label 'yes' is not a number; .*label_map"
+    ):
+        load(write(tmp_path, f"t.{fmt}", render(fmt, rows)), columns=SCORED)
+
+
+@pytest.mark.parametrize("fmt", ALL)
+def test_label_map_turns_yes_no_labels_into_numbers(tmp_path, fmt):
+    import yaml
+
+    rows = [{"a": f"t{i}", "b": "y", "score": label} for i, label in enumerate(["Yes", "no", " YES ", 1, "0"])]
+    label_map = yaml.safe_load("{yes: 1, no: 0}")  # YAML reads unquoted yes/no as booleans
+    data = load(write(tmp_path, f"m.{fmt}", render(fmt, rows)), columns=SCORED, label_map=label_map)
+    assert data.labels == [1.0, 0.0, 1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_json_boolean_labels_use_label_map_or_name_it(tmp_path, fmt):
+    path = write(
+        tmp_path, f"b.{fmt}", render(fmt, [{"a": "x", "b": "y", "score": True}, {"a": "z", "b": "w", "score": False}])
+    )
+    assert load(path, columns=SCORED, label_map={"true": 1, "false": 0}).labels == [1.0, 0.0]
+    with raises_one_line(r".*label must be a number, got a boolean; set label_map"):
+        load(path, columns=SCORED)
+
+
+def test_label_map_errors(tmp_path):
+    path = write(tmp_path, "e.tsv", "a\tb\tscore\nx\ty\tpos\nz\tw\tmaybe\n")
+    with raises_one_line(located("e.tsv", 3, "score") + r" label 'maybe' is not in label_map \['neg', 'pos'\]"):
+        load(path, columns=SCORED, label_map={"pos": 1, "neg": 0})
+    with pytest.raises(ValueError, match="label_map .* or label_classes .*not both"):
+        DataSpec(path=path, label_map={"pos": 1}, label_classes=["a", "b"])
+    with pytest.raises(ValueError, match="names 'true' twice"):
+        DataSpec(path=path, label_map={"yes": 1, "True": 0})
+
+
+@pytest.mark.parametrize("fmt", ALL)
+def test_one_field_length_limit_for_every_format(tmp_path, fmt):
+    from embedtune.data.readers import MAX_FIELD_CHARS
+
+    limit = csv.field_size_limit()
+    ok = [{"a": "x" * MAX_FIELD_CHARS, "b": "y"}]
+    assert len(load(write(tmp_path, f"ok.{fmt}", render(fmt, ok)), columns=Columns(text1="a", text2="b"))) == 1
+    long = [{"a": "x", "b": "y"}, {"a": "x" * (MAX_FIELD_CHARS + 1), "b": "y"}]
+    item = "item 2: " if fmt == "json" else ""
+    problem = rf" {item}field is {MAX_FIELD_CHARS + 1:,} characters, over the limit of {MAX_FIELD_CHARS:,}$"
+    with raises_one_line(located(f"long.{fmt}", data_line(fmt, 1), "a") + problem):
+        load(write(tmp_path, f"long.{fmt}", render(fmt, long)), columns=Columns(text1="a", text2="b"))
+    assert csv.field_size_limit() == limit  # csv's process-wide limit is put back
+
+
+def test_an_unclosed_quote_that_swallows_lines_is_reported_as_such(tmp_path):
+    from embedtune.data.readers import MAX_FIELD_CHARS
+
+    lines = "".join(f"text {i}\tother\n" for i in range(MAX_FIELD_CHARS // 10))
+    path = write(tmp_path, "q.tsv", f'sentence1\tsentence2\n"open\tb\n{lines}close"\tc\n')
+    with raises_one_line(located("q.tsv", 2, "sentence1") + r" field is .* characters, .*is a quote left open\?"):
+        load(path)
+
+
+@pytest.mark.parametrize("name", ["nope.xlsx", "nope", "nope.txt"])
+def test_missing_file_comes_before_format_advice(tmp_path, name):
+    with raises_one_line(located(name) + " file not found$"):
+        load(tmp_path / name)
+    with raises_one_line(r"cannot tell the format from suffix '\.xlsx'; rename the file to \.tsv"):
+        load(write(tmp_path, "there.xlsx", "sentence1\tsentence2\na\tb\n"))

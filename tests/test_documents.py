@@ -118,3 +118,39 @@ def test_grouped_rows_need_a_label_column(tmp_path):
     assert data.texts1 == ["q", "q"] and data.labels == [1.0, 0.0]
     with pytest.raises(DataError, match="qa.tsv: grouped rows need a relevance column"):
         load_grouped_rows(DataSpec(path=path, columns=Columns(text1="question", text2="answer")))
+
+
+# --- delimiters, field length, missing files ----------------------------------------------------------------------
+
+
+def test_semicolon_documents_need_the_delimiter_and_the_error_names_it(tmp_path):
+    path = write(tmp_path / "docs.csv", "text;category\nprinter broken;Hardware\nvpn down;Network\n")
+    with pytest.raises(DataError, match=r"docs.csv:1: the header is one column .*semicolon.*--delimiter ';'"):
+        load_documents(path)
+    assert load_documents(path, delimiter=";") == (["printer broken", "vpn down"], ["Hardware", "Network"])
+    with pytest.raises(DataError, match=r"docs.csv: delimiter must be one character"):
+        load_documents(path, delimiter="ab")  # a bad --delimiter is one line, not a validation traceback
+
+
+def test_retrieval_files_take_the_delimiter_too(tmp_path):
+    queries = write(tmp_path / "q.csv", "id;text\nq1;where is the cat\n")
+    corpus = write(tmp_path / "c.csv", "id;text\nd1;the cat is in the house\n")
+    qrels = write(tmp_path / "r.csv", "query_id;doc_id\nq1;d1\n")
+    assert load_retrieval_files(queries, corpus, qrels, delimiter=";").qrels == {"q1": {"d1"}}
+
+
+@pytest.mark.parametrize("name", ["docs.jsonl", "docs.tsv"])
+def test_long_document_fields_are_one_limit_naming_the_field(tmp_path, name):
+    from embedtune.data.readers import MAX_FIELD_CHARS
+
+    text = "x" * (MAX_FIELD_CHARS + 1)
+    content = f'{{"text": "{text}", "category": "A"}}\n' if name.endswith("jsonl") else f"text\tcategory\n{text}\tA\n"
+    line = 1 if name.endswith("jsonl") else 2
+    with pytest.raises(DataError, match=rf"{name}:{line}: field 'text': field is 131,073 characters, over the limit"):
+        load_documents(write(tmp_path / name, content))
+
+
+@pytest.mark.parametrize("name", ["nope.xlsx", "nope", "nope.txt"])
+def test_a_missing_file_is_not_found_whatever_its_suffix(tmp_path, name):
+    with pytest.raises(DataError, match=rf"{name}: file not found$"):
+        load_documents(tmp_path / name)

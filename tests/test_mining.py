@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +216,122 @@ def test_default_bands_fill_on_the_real_tickets(tmp_path):
     paths = write_mined(mined, tmp_path, format="tsv")
     loaded = load_pairs(DataSpec(path=paths["train"], columns=Columns(label="label", phase="phase")))
     assert rows(loaded) == rows(mined.train)
+
+
+# --- what mine tells the user -------------------------------------------------------------------------------------
+
+
+def small_category_documents() -> tuple[list[str], list[str]]:
+    """The synthetic documents plus a category of 4: one held-out document, so no same-category eval pair."""
+    texts, labels = synthetic_documents()
+    return [*texts, *(f"delta{k} delta{k + 1} common{k} odd{k}" for k in range(4))], [*labels, *["delta"] * 4]
+
+
+def test_balanced_eval_pairs_stay_balanced_when_a_category_is_short_of_positives():
+    mined = mine_category_pairs(*small_category_documents(), config(eval_pairs_per_category=8))
+    by_category = mined.summary["eval"]["categories"]
+    assert by_category["delta"] == {"positive": 0, "negative": 0}  # one eval document: its negatives are cut too
+    assert all(counts["positive"] == counts["negative"] for counts in by_category.values())
+    assert sum(mined.eval.labels) * 2 == len(mined.eval) > 0
+    assert "negatives matched to positives per category" in format_summary(mined.summary)
+
+
+def test_warnings_name_small_categories_and_categories_without_eval_positives(caplog):
+    with caplog.at_level("WARNING", logger="embedtune.data.mining"):
+        mined = mine_category_pairs(*small_category_documents(), config())
+    warnings = mined.summary["warnings"]
+    small = next(w for w in warnings if w.startswith("too few documents"))
+    assert (
+        "delta (3 train, 1 eval)" in small and "about 10 at eval fraction 0.2" in small and "--eval-fraction" in small
+    )
+    assert any(w.startswith("no eval positives") and "delta" in w for w in warnings)
+    assert all(w in caplog.text for w in warnings)
+    text = format_summary(mined.summary)
+    assert text.split("warnings:\n", 1)[1].count("\n  - ") == len(warnings) - 1
+
+
+def test_a_phase_of_nearly_one_label_is_flagged_with_the_numbers():
+    phases = {**SYNTHETIC_PHASES, "3": {"positive": (0.0, 0.15), "negative": (0.32, 1.0)}}  # few negatives there
+    mined = mine_category_pairs(*synthetic_documents(), config(phases=phases, pairs_per_category=30))
+    stats = mined.summary["train"]["phases"]["3"]
+    positives, negatives = stats["positive"]["pairs"], stats["negative"]["pairs"]
+    assert positives >= 9 * negatives  # the premise: phase 3 is >= 90% positive
+    share = f"{positives / (positives + negatives):.1%}"
+    warning = next(w for w in mined.summary["warnings"] if w.startswith("train phase 3:"))
+    assert f"{share} of its {positives + negatives} pairs are positives" in warning
+    assert f"negative band [0.32, 1.00] holds {stats['negative']['available']} cross-category pairs" in warning
+    assert not any(w.startswith(("train phase 1", "train phase 2")) for w in mined.summary["warnings"])
+
+
+def test_summary_spells_out_short_bands_and_suggests_only_existing_options():
+    mined = mine_category_pairs(*small_category_documents(), config(pairs_per_category=500))
+    text = format_summary(mined.summary)
+    assert re.search(r"short bands: \w+ phase 1 positive \d+/500", text)
+    assert re.search(r"short bands: .*delta positive 0/5", text)  # balanced eval pairs have no phase of their own
+    assert not re.search(r"\bp(any|\d) (pos|neg)\b", text)
+    options = set(re.findall(r"--[a-z][a-z-]+", text))
+    assert options <= {"--eval-fraction", "--pairs-per-category", "--hard-negatives", "--delimiter"}
+    with pytest.raises(UserError) as error:
+        phases = {**SYNTHETIC_PHASES, "hard": {"positive": (0.0, 0.15), "negative": (0.97, 0.99)}}
+        mine_category_pairs(*synthetic_documents(), config(phases=phases))
+    assert "widen or move" not in str(error.value) and "MiningConfig.phases" in str(error.value)
+
+
+def test_the_starter_config_parses_and_trains_from_the_cli(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    from helpers import TOPICS
+    from test_cli import cli
+
+    from embedtune.config import load_config
+
+    rows = [
+        f"{sentence} {i}\t{topic}" for topic, sentences in TOPICS.items() for i, sentence in enumerate(sentences * 2)
+    ]
+    (tmp_path / "docs.tsv").write_text("text\tcategory\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "mined"
+    code, printed, err = cli(
+        monkeypatch, capsys, "mine", str(tmp_path / "docs.tsv"), "-o", str(out), "--format", "tsv"
+    )
+    assert code == 0, err
+    assert f"next: embedtune train {out / 'config.yaml'} -o {Path('runs') / 'mined'}" in printed
+    config = load_config(out / "config.yaml")
+    assert config.loss.name == "group_mnrl" and config.model.name == "default"
+    assert config.data.train.path == (out / "train.tsv").resolve() and config.data.train.columns.group == "category"
+    assert [(e.task, e.path.name) for e in config.data.eval] == [("pairs", "eval.tsv"), ("knn", "eval_documents.tsv")]
+    assert config.data.eval[1].index == (out / "train_documents.tsv").resolve()
+    assert [p.phase for p in config.training.curriculum.phases] == ["1", "2", "3"]
+    overrides = [f"model.name={tiny_model_dir}", "training.max_steps=2", "retention.enabled=false"]
+    args = [
+        "train",
+        str(out / "config.yaml"),
+        "-o",
+        str(tmp_path / "run"),
+        *(x for o in overrides for x in ("--set", o)),
+    ]
+    code, printed, err = cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    final = json.loads((tmp_path / "run" / "metrics.json").read_text())["final"]
+    assert set(final) == {"docs_pairs", "docs_knn"}
+
+
+def test_mine_reads_a_semicolon_file_with_delimiter_and_says_so_without(monkeypatch, capsys, tmp_path):
+    from helpers import TOPICS
+    from test_cli import assert_one_line_error, cli
+
+    rows = [f"{s} {i};{topic}" for topic, sentences in TOPICS.items() for i, s in enumerate(sentences * 2)]
+    (tmp_path / "docs.csv").write_text("text;category\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, _, err = cli(monkeypatch, capsys, "mine", str(tmp_path / "docs.csv"), "-o", str(tmp_path / "a"))
+    assert_one_line_error(code, err, "docs.csv:1:", "semicolon", "--delimiter ';'")
+    code, _, err = cli(
+        monkeypatch, capsys, "mine", str(tmp_path / "docs.csv"), "-o", str(tmp_path / "b"), "--delimiter", ";"
+    )
+    assert code == 0, err
+    assert load_documents(tmp_path / "b" / "train_documents.tsv")[1][0] in TOPICS
+
+
+@pytest.mark.parametrize("name", ["missing.txt", "missing.xlsx", "missing"])
+def test_mine_says_file_not_found_before_any_format_advice(monkeypatch, capsys, tmp_path, name):
+    from test_cli import assert_one_line_error, cli
+
+    code, _, err = cli(monkeypatch, capsys, "mine", str(tmp_path / name), "-o", str(tmp_path / "out"))
+    assert_one_line_error(code, err, name, "file not found")
+    assert "format" not in err

@@ -114,6 +114,17 @@ def test_eval_json_to_an_unwritable_place_fails_in_one_line_before_evaluating(
     assert_one_line_error(code, err, "cannot write")
 
 
+def test_mine_to_an_unwritable_place_fails_in_one_line_before_mining(monkeypatch, capsys, tmp_path):
+    from helpers import TOPICS
+
+    rows = [f"{text}\t{topic}" for topic, texts in TOPICS.items() for text in texts]
+    documents = tmp_path / "tickets.tsv"
+    documents.write_text("text\tcategory\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr("embedtune.data.mining.mine_category_pairs", lambda *a, **k: pytest.fail("mined first"))
+    code, _, err = cli(monkeypatch, capsys, "mine", str(documents), "-o", "/proc/embedtune-x")
+    assert_one_line_error(code, err, "/proc/embedtune-x", "cannot write")
+
+
 def test_a_write_error_no_command_checked_is_still_one_line(monkeypatch, capsys, tmp_path):
     def refused(path, payload):
         raise PermissionError(13, "Permission denied", str(path))

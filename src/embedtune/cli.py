@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.errors import ForgettingError, NonFiniteLossError, UserError
+from embedtune.errors import ForgettingError, Interrupted, NonFiniteLossError, UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -40,22 +40,33 @@ def _main(
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(help="run config YAML (see recipes/)")],
+    config: Annotated[
+        Path | None, typer.Argument(help="run config YAML (see recipes/); optional with --resume")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a key: --set training.lr=3e-5")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="run dir (default: config's output_dir)")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="replace an existing run dir")] = False,
-    resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in the run dir")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier run in the run dir (never other files)")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="continue the run in --output from its last checkpoint, with its own config")
+    ] = False,
 ) -> None:
     """Fine-tune a model from a YAML config; evaluates the untuned baseline first, then the tuned model."""
-    from embedtune.config import load_config
+    from embedtune.config import load_config, load_run_config
     from embedtune.pipeline import run_training
 
-    run_config = load_config(config, set_ or [])
+    if config is None:
+        if not (resume and output is not None and not set_):
+            raise UserError("pass a run config (embedtune train CONFIG.yaml), or --resume -o RUN_DIR without --set")
+        run_config = load_run_config(output)
+    else:
+        run_config = load_config(config, set_ or [])
     output_dir = output or run_config.output_dir or Path("runs") / config.stem
-    result = run_training(run_config, Path(output_dir), overwrite=overwrite, resume=resume)
+    result = run_training(run_config, Path(output_dir), overwrite=overwrite, resume=resume, config_file=config)
     _print_comparison(result.metrics["baseline"], result.metrics["final"], "baseline", "final", result.statistics)
+    for line in result.verdict:
+        typer.echo(line)
     typer.echo(f"run written to {result.output_dir} in {result.seconds / 60:.1f} min")
 
 
@@ -83,12 +94,19 @@ def eval_(
     score_range: RangeOption = "0,1",
     folds: Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")] = 5,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="field separator of --data if not the suffix's, e.g. ';'")
+    ] = None,
 ) -> None:
     """Evaluate one model on one data file (--data) or on every eval set of a suite (--suite)."""
     from embedtune.evaluation.suite import evaluate_all
     from embedtune.modeling.load import load_model
 
-    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds)
+    if json_out is not None:
+        from embedtune.rundir import check_writable_file
+
+        check_writable_file(json_out)  # before the evaluation, not after it
+    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter)
     metrics = evaluate_all(eval_sets, load_model(_model_of(model)))
     for values in metrics.values():
         for key, value in values.items():
@@ -126,12 +144,35 @@ def compare(
         return
     from embedtune.config import StatisticsConfig
     from embedtune.evaluation.compare import compare_models
-    from embedtune.modeling.load import load_model
 
     eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, 5)
     settings = StatisticsConfig(resamples=resamples, seed=seed)
-    metrics, statistics = compare_models(eval_sets, load_model(_model_of(a)), load_model(_model_of(b)), settings)
+    model_a, model_b = _models_at_one_length(a, b)
+    metrics, statistics = compare_models(eval_sets, model_a, model_b, settings)
     _print_comparison(metrics["baseline"], metrics["final"], "A", "B", statistics)
+
+
+def _models_at_one_length(a: str, b: str):
+    """A run's model and a plain model are compared at the run's max_seq_length, as its own baseline was."""
+    from embedtune.modeling.load import load_model
+
+    lengths = {name: _run_max_seq_length(name) for name in (a, b)}
+    known = {length for length in lengths.values() if length is not None}
+    if len(known) > 1:
+        typer.echo(f"note: the runs use max_seq_length {lengths[a]} (A) and {lengths[b]} (B); each is kept", err=True)
+    shared = known.pop() if len(known) == 1 else None
+    if shared is not None and None in lengths.values():
+        typer.echo(f"note: the plain model is evaluated at the run's max_seq_length {shared}", err=True)
+    return tuple(load_model(_model_of(name), lengths[name] or shared) for name in (a, b))
+
+
+def _run_max_seq_length(location: str) -> int | None:
+    """The max_seq_length a run dir trained and measured with (None for a plain model or unset)."""
+    if not (Path(location) / "config.yaml").exists():
+        return None
+    from embedtune.config import load_run_config
+
+    return load_run_config(Path(location)).model.max_seq_length
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on the data sets in ../shared/data.")
@@ -150,6 +191,10 @@ def bench_quality(
     from embedtune.evaluation.suite import evaluate_all, load_eval_sets
     from embedtune.modeling.load import load_model
 
+    if out is not None:
+        from embedtune.rundir import check_writable_file
+
+        check_writable_file(out)
     eval_sets = load_eval_sets(load_suite(suite))
     columns = {}
     for index, name in enumerate(model):
@@ -177,6 +222,10 @@ def mine(
     out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
     text_column: Annotated[str, typer.Option(help="text column")] = "text",
     label_column: Annotated[str, typer.Option(help="category column")] = "category",
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="field separator of DOCS if not the suffix's (tab: .tsv/.txt, comma: .csv), e.g. ';'"),
+    ] = None,
     pairs_per_category: Annotated[int, typer.Option(help="train positives and negatives per category per phase")] = 60,
     eval_fraction: Annotated[float, typer.Option(help="documents held out (stratified) before pairing")] = 0.2,
     seed: Annotated[int, typer.Option(help="seed of the split and the sampling")] = 0,
@@ -184,30 +233,46 @@ def mine(
     hard_negatives: Annotated[
         str, typer.Option(help="phase-3 negatives: tfidf (cosine band) or model (nearest wrong-category document)")
     ] = "tfidf",
-    model: Annotated[str, typer.Option(help="model ranking the hard negatives (--hard-negatives model)")] = "default",
+    model: Annotated[
+        str, typer.Option(help="model of the starter config.yaml, and ranking --hard-negatives model")
+    ] = "default",
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
-    """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first)."""
+    """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first),
+    and write a starter config.yaml beside them that `embedtune train` runs as is."""
     from embedtune.data.documents import load_documents
     from embedtune.data.mining import MiningConfig, format_summary, mine_category_pairs, write_mined
     from embedtune.data.model_negatives import with_model_hard_negatives
+    from embedtune.data.starter import eval_set_prefix, write_starter_config
     from embedtune.modeling.load import load_model
+    from embedtune.rundir import check_writable_dir
 
     if out_format not in ("jsonl", "tsv"):
         raise UserError(f"--format: expected jsonl or tsv, got '{out_format}'")
     if hard_negatives not in ("tfidf", "model"):
         raise UserError(f"--hard-negatives: expected tfidf or model, got '{hard_negatives}'")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; choose another --out")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out}: output folder is not empty; pass --overwrite to replace its files")
+    check_writable_dir(out)  # before the mining, not after it
     config = _validated(MiningConfig, pairs_per_category=pairs_per_category, eval_fraction=eval_fraction, seed=seed)
-    texts, labels = load_documents(documents, text_column, label_column)
+    texts, labels = load_documents(documents, text_column, label_column, delimiter=delimiter)
     mined = mine_category_pairs(texts, labels, config)
     if hard_negatives == "model":
         mined = with_model_hard_negatives(mined, load_model(_model_of(model)), model, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     paths = write_mined(mined, out, format=out_format)
+    # A local model is written as an absolute path: the config resolves relative ones from its own folder.
+    model_name = str(Path(_model_of(model)).resolve()) if Path(_model_of(model)).exists() else model
+    paths |= write_starter_config(out, paths, mined.summary, eval_set_prefix(documents), model_name)
     typer.echo(format_summary(mined.summary))
     typer.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+    run = Path("runs") / out.name
+    typer.echo(f"next: embedtune train {paths['config']} -o {run}")
+    typer.echo(
+        f"then: embedtune compare default {run} --suite {paths['suite']}   (any two models, same held-out data)"
+    )
 
 
 @app.command("hard-negatives")
@@ -228,8 +293,7 @@ def hard_negatives(
     from embedtune.data.spec import Columns, DataSpec
     from embedtune.modeling.load import load_model
 
-    if out.exists():
-        raise UserError(f"{out}: exists; choose another --out")
+    _check_new_file(out)
     data = load_pairs(DataSpec(path=pairs, columns=Columns(text1=text1, text2=text2)))
     triplets, stats = mine_hard_negatives_for_pairs(
         load_model(_model_of(model)), data, num_negatives=num_negatives, range_max=range_max, margin=margin, seed=seed
@@ -254,8 +318,7 @@ def interpolate(
     from embedtune.modeling.load import load_model
     from embedtune.rundir import save_model_atomic
 
-    if out.exists():
-        raise UserError(f"{out}: exists; choose another --out")
+    _check_new_file(out)
     model = load_model(_model_of(tuned))
     interpolate_weights(model, state_copy(load_model(_model_of(base))), alpha)
     save_model_atomic(model, out)
@@ -281,8 +344,7 @@ def nli_triplets_command(
     from embedtune.data.readers import load_pairs
     from embedtune.data.spec import Columns, DataSpec
 
-    if out.exists():
-        raise UserError(f"{out}: exists; choose another --out")
+    _check_new_file(out)
     names = [name.strip() for name in classes.split(",") if name.strip()]
     for option, name in (("--entailment", entailment), ("--contradiction", contradiction)):
         if name not in names:
@@ -323,6 +385,15 @@ def inspect(
         from embedtune.rundir import write_json_atomic
 
         write_json_atomic(json_out, report)
+
+
+def _check_new_file(out: Path) -> None:
+    """An output that must not exist yet and must be writable, checked before any work."""
+    from embedtune.rundir import check_writable_file
+
+    if out.exists():
+        raise UserError(f"{out}: exists; choose another --out")
+    check_writable_file(out)
 
 
 def _validated(model_class, **values):
@@ -370,7 +441,7 @@ def losses() -> None:
         typer.echo(f"{spec.name:<12} data: {'/'.join(spec.accepts):<22} {spec.summary}")
 
 
-def _eval_sets(data, suite, task, text1, text2, label, score_range, folds):
+def _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter=None):
     from embedtune.config import load_suite
     from embedtune.evaluation.suite import load_eval_sets
 
@@ -378,10 +449,11 @@ def _eval_sets(data, suite, task, text1, text2, label, score_range, folds):
         raise UserError("pass exactly one of --data FILE or --suite SUITE.yaml")
     if suite is not None:
         return load_eval_sets(load_suite(suite))
-    return load_eval_sets([_eval_config_from_options(data, task, text1, text2, label, score_range, folds)])
+    config = _eval_config_from_options(data, task, text1, text2, label, score_range, folds, delimiter)
+    return load_eval_sets([config])
 
 
-def _eval_config_from_options(data, task, text1, text2, label, score_range, folds):
+def _eval_config_from_options(data, task, text1, text2, label, score_range, folds, delimiter=None):
     from embedtune.config import EvalSetConfig
     from embedtune.data.spec import Columns
 
@@ -390,7 +462,9 @@ def _eval_config_from_options(data, task, text1, text2, label, score_range, fold
     try:
         low, high = (float(part) for part in score_range.split(","))
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
-        return EvalSetConfig(path=data, task=task, columns=columns, score_range=(low, high), folds=folds)
+        return EvalSetConfig(
+            path=data, task=task, columns=columns, score_range=(low, high), folds=folds, delimiter=delimiter
+        )
     except ValueError as error:
         raise _option_error(error) from None
 
@@ -408,16 +482,25 @@ def _model_of(location: str) -> str:
 
 
 def _print_comparison(before: dict, after: dict, label_a: str, label_b: str, statistics: dict | None = None) -> None:
-    from embedtune.evaluation.report import comparison_rows
+    from embedtune.evaluation.report import MARKS, comparison_rows
+    from embedtune.evaluation.verdict import judgement
 
     typer.echo(f"{'eval set':<16} {'metric':<32} {label_a:>9} {label_b:>9} {'delta':>9}  interval")
     for name, metric, x, y, delta in comparison_rows({"baseline": before, "final": after}):
         cells = [f"{v:9.4f}" if v is not None else f"{'-':>9}" for v in (x, y)]
         shown = f"{delta:+9.4f}" if delta is not None else f"{'-':>9}"
-        stat = (statistics or {}).get(name, {}).get(metric)
+        stat = (statistics or {}).get(name, {}).get(metric) if delta is not None else None
         interval = f"  [{stat['delta_low']:+.4f}, {stat['delta_high']:+.4f}]" if stat else ""
-        marker = " *" if stat and stat["excludes_zero"] else ""
+        marker = f" {MARKS[judged]} {judged}" if (judged := judgement(metric, delta, stat)) in MARKS else ""
         typer.echo(f"{name:<16} {metric:<32} {cells[0]} {cells[1]} {shown}{interval}{marker}")
+
+
+def _close_progress_bars() -> None:
+    """Bars left open by an exception redraw themselves at exit, after (and over) the one-line message."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", [])):
+        bar.close()
 
 
 def main() -> None:
@@ -431,11 +514,22 @@ def main() -> None:
             raise
         typer.echo(f"error: {error}", err=True)
         sys.exit(USER_ERROR_EXIT)
-    except (ForgettingError, NonFiniteLossError) as error:
+    except (ForgettingError, NonFiniteLossError, Interrupted) as error:
         if STATE["debug"]:
             raise
-        typer.echo(f"error: {error}", err=True)
+        _close_progress_bars()
+        typer.echo(f"{'stopped' if isinstance(error, Interrupted) else 'error'}: {error}", err=True)
         sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _close_progress_bars()
+        typer.echo("stopped: interrupted (Ctrl-C) before anything was written", err=True)
+        sys.exit(Interrupted.exit_code)
+    except OSError as error:  # a write refused where no command checked it first: still one line
+        if STATE["debug"]:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror or error}", err=True)
+        sys.exit(USER_ERROR_EXIT)
 
 
 if __name__ == "__main__":

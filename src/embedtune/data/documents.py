@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 from embedtune.data.pairs import PairData
-from embedtune.data.readers import Row, _delimited_rows, _jsonl_rows, _read_text, _text, _type_name, _Where, load_pairs
+from embedtune.data.readers import (
+    Row,
+    _delimited_rows,
+    _jsonl_rows,
+    _read_text,
+    _text,
+    _type_name,
+    _Where,
+    delimiter_of,
+    load_pairs,
+)
 from embedtune.data.spec import DataSpec
 from embedtune.errors import DataError
 
@@ -29,11 +39,15 @@ class RetrievalFiles(NamedTuple):
 
 
 def load_documents(
-    path: str | Path, text_column: str = "text", label_column: str = "category", format: str = "auto"
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "category",
+    format: str = "auto",
+    delimiter: str | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Texts and their category labels (as strings), in file order."""
+    """Texts and their category labels (as strings), in file order; ``delimiter`` as in :class:`DataSpec`."""
     path = Path(path)
-    header, rows = read_table(path, format)
+    header, rows = read_table(path, format, delimiter)
     text_name = require_column(path, header, "text", (text_column,))
     label_name = require_column(path, header, "label", (label_column,))
     texts, labels = [], []
@@ -52,21 +66,25 @@ def load_grouped_rows(spec: DataSpec) -> PairData:
 
 
 def load_retrieval_files(
-    queries_path: str | Path, corpus_path: str | Path, qrels_path: str | Path, format: str = "auto"
+    queries_path: str | Path,
+    corpus_path: str | Path,
+    qrels_path: str | Path,
+    format: str = "auto",
+    delimiter: str | None = None,
 ) -> RetrievalFiles:
     """Queries and corpus with id + text columns; qrels with query id, doc id and an optional score (> 0 relevant).
 
     Column names follow embedtune (``id``, ``text``, ``query_id``, ``doc_id``, ``score``) or BEIR (``_id``,
     ``query-id``, ``corpus-id``); a corpus ``title`` column, when present, is prepended to the text as BEIR does.
     """
-    queries = load_texts_by_id(Path(queries_path), format)
-    corpus = load_texts_by_id(Path(corpus_path), format)
-    return RetrievalFiles(queries, corpus, load_qrels(Path(qrels_path), queries, corpus, format))
+    queries = load_texts_by_id(Path(queries_path), format, delimiter)
+    corpus = load_texts_by_id(Path(corpus_path), format, delimiter)
+    return RetrievalFiles(queries, corpus, load_qrels(Path(qrels_path), queries, corpus, format, delimiter))
 
 
-def load_texts_by_id(path: Path, format: str = "auto") -> dict[str, str]:
+def load_texts_by_id(path: Path, format: str = "auto", delimiter: str | None = None) -> dict[str, str]:
     """``id -> text``; a duplicate id is an error because the second text would silently replace the first."""
-    header, rows = read_table(path, format)
+    header, rows = read_table(path, format, delimiter)
     id_name = require_column(path, header, "id", ID_COLUMNS)
     text_name = require_column(path, header, "text", ("text",))
     title_name = "title" if "title" in header else None
@@ -82,9 +100,11 @@ def load_texts_by_id(path: Path, format: str = "auto") -> dict[str, str]:
     return texts
 
 
-def load_qrels(path: Path, queries: dict[str, str], corpus: dict[str, str], format: str = "auto") -> dict[str, set]:
+def load_qrels(
+    path: Path, queries: dict[str, str], corpus: dict[str, str], format: str = "auto", delimiter: str | None = None
+) -> dict[str, set]:
     """``query id -> relevant doc ids``; rows with score <= 0 are read (and checked) but are not relevant."""
-    header, rows = read_table(path, format)
+    header, rows = read_table(path, format, delimiter)
     query_name = require_column(path, header, "query id", QUERY_ID_COLUMNS)
     doc_name = require_column(path, header, "doc id", DOC_ID_COLUMNS)
     score_name = "score" if "score" in header else None
@@ -105,16 +125,21 @@ def load_qrels(path: Path, queries: dict[str, str], corpus: dict[str, str], form
 # --- tables -----------------------------------------------------------------------------------------------------
 
 
-def read_table(path: Path, format: str = "auto") -> tuple[list[str], list[Row]]:
+def read_table(path: Path, format: str = "auto", delimiter: str | None = None) -> tuple[list[str], list[Row]]:
     """Column names and rows of a TSV/CSV (csv quoting) or JSONL file; JSONL columns are the first object's keys."""
-    fmt = DataSpec(path=path, format=format).resolved_format()
+    try:
+        spec = DataSpec(path=path, format=format, delimiter=delimiter)
+    except ValueError as error:  # pydantic's: a bad delimiter or format from a command-line option
+        problem = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
+        raise DataError(path, problem.removeprefix("Value error, ")) from None
+    text = _read_text(path)  # "file not found" before any advice about the format of a file that is not there
+    fmt = spec.resolved_format()
     if fmt == "json":
         raise DataError(path, "a JSON list layout is not supported here; use .tsv, .csv or .jsonl")
-    text = _read_text(path)
     if fmt == "jsonl":
         rows = list(_jsonl_rows(path, text, {}))
     else:
-        rows = list(_delimited_rows(path, text, fmt, {}, "csv"))
+        rows = list(_delimited_rows(path, text, delimiter_of(fmt, spec.delimiter), {}, "csv"))
     if not rows:
         raise DataError(path, "no rows")
     return list(rows[0][1]), rows

@@ -6,11 +6,13 @@ none; phase 3 (hard) pairs positives that share few words with negatives that sh
 train and eval (stratified by category) *before* pairing, and TF-IDF is fitted on the train documents only, so no
 text and no vocabulary statistic of eval reaches the training pairs.
 
-Eval pairs are, by default (``eval_pairs="balanced"``), uniformly random same/different-category pairs, an equal
-number of each per category, because that is the population a same-category ROC-AUC is meant to estimate: eval
-pairs picked from TF-IDF bands would be unrepresentative (easy bands are lexically separable by construction and
-the hard bands are rare). Each eval pair still gets the phase whose band holds its cosine (the nearest band when
-none does) so results can be broken down by difficulty. ``eval_pairs="banded"`` mines eval exactly like train.
+Eval pairs are, by default (``eval_pairs="balanced"``), uniformly random same/different-category pairs, because
+that is the population a same-category ROC-AUC is meant to estimate: eval pairs picked from TF-IDF bands would be
+unrepresentative (easy bands are lexically separable by construction and the hard bands are rare). Each category
+gets as many negatives as positives (``eval_pairs_per_category`` at most): a category with few eval documents has
+few positives, and its negatives are cut to match, so the labels stay balanced overall and per category. Each eval
+pair still gets the phase whose band holds its cosine (the nearest band when none does) so results can be broken
+down by difficulty. ``eval_pairs="banded"`` mines eval exactly like train.
 
 Defaults were chosen on ``it_tickets/tickets.tsv`` (3,044 lower-cased, stop-word-free tickets, 8 categories).
 With unigram TF-IDF fitted on the 2,435 train tickets, same-category cosines have median 0.01 and 95th percentile
@@ -35,6 +37,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from embedtune.data.mining_report import diagnose, format_band
+from embedtune.data.mining_report import format_summary as format_summary  # re-exported: callers import it here
 from embedtune.data.pairs import PairData
 from embedtune.data.spec import StrictModel
 from embedtune.errors import UserError
@@ -174,7 +178,15 @@ def mine_category_pairs(
     else:
         anywhere = {("any", name): (0.0, 1.0) for name in LABELS}
         eval_rows, eval_summary = _mine(
-            "eval", x_eval, eval_docs[1], categories, anywhere, config.eval_pairs_per_category, rng, strict=False
+            "eval",
+            x_eval,
+            eval_docs[1],
+            categories,
+            anywhere,
+            config.eval_pairs_per_category,
+            rng,
+            strict=False,
+            match_positives=True,
         )
         eval_rows = [(i, j, label, _nearest_phase(config, label, cos), cos) for i, j, label, _, cos in eval_rows]
         eval_summary["sampled"] = eval_summary.pop("phases")["any"]
@@ -195,10 +207,14 @@ def mine_category_pairs(
         },
         "bands": {p: {"positive": list(b.positive), "negative": list(b.negative)} for p, b in config.phases.items()},
         "eval_pairs": config.eval_pairs,
+        "eval_fraction": config.eval_fraction,
         "seed": config.seed,
         "train": train_summary,
         "eval": eval_summary,
     }
+    summary["warnings"] = diagnose(summary)
+    for warning in summary["warnings"]:
+        logger.warning("mining: %s", warning)
     return MinedPairs(
         train=_pair_data("mined:train", train_docs, _ordered(train_rows, list(config.phases), rng)),
         eval=_pair_data("mined:eval", eval_docs, _ordered(eval_rows, list(config.phases), rng)),
@@ -313,9 +329,13 @@ def _mine(
     count: int,
     rng: np.random.Generator,
     strict: bool,
+    match_positives: bool = False,
 ) -> tuple[list[Row], dict]:
     """``count`` pairs per category for each (phase, label) band: positives i < j within the category, negatives
-    from a category's documents (sentence1) to any other category's. Pairs already taken are skipped."""
+    from a category's documents (sentence1) to any other category's. Pairs already taken are skipped.
+
+    ``match_positives``: a category gets no more negatives (in all) than the positives it got, so a category short of
+    positives does not tilt the labels; bands are taken in order, so list every positive band first."""
     y = np.array(doc_labels)
     # Extra room for candidates skipped as duplicates (a negative can be drawn from either of its categories).
     spare = 2 * count + 16
@@ -350,8 +370,9 @@ def _mine(
             observed = f"{low:.3f}..{high:.3f}" if np.isfinite(low) else "none"
             kind = "same-category" if key[1] == "positive" else "cross-category"
             raise UserError(
-                f"mining ({split}): phase {key[0]} {key[1]} band [{band[0]:.2f}, {band[1]:.2f}) holds no "
-                f"{kind} pair in any category (observed {kind} TF-IDF cosines: {observed}); widen or move the band"
+                f"mining ({split}): phase {key[0]} {key[1]} band {format_band(band)} holds no "
+                f"{kind} pair in any category (observed {kind} TF-IDF cosines: {observed}); more documents may fill "
+                "it, or mine from Python with wider MiningConfig.phases (embedtune mine uses the default bands)"
             )
 
     taken: set[tuple[int, int]] = set()
@@ -363,8 +384,11 @@ def _mine(
         for c in categories:
             pool = pools[key, c]
             got = 0
+            wanted = count
+            if match_positives and name == "negative":
+                wanted = max(0, min(count, per_category[c]["positive"] - per_category[c]["negative"]))
             for i, j, cos in zip(*pool.ordered()):
-                if got == count:
+                if got == wanted:
                     break
                 pair = (int(min(i, j)), int(max(i, j)))
                 if pair in taken:
@@ -374,13 +398,13 @@ def _mine(
                 rows_out.append((int(i), int(j), LABELS[name], phase, float(cos)))
                 got += 1
             per_category[c][name] += got
-            if got < count:
+            if got < wanted:
                 shortfalls.append(
                     {
                         "phase": phase,
                         "label": name,
                         "category": c,
-                        "requested": count,
+                        "requested": wanted,
                         "available": pool.seen,
                         "mined": got,
                     }
@@ -525,67 +549,3 @@ def _tsv(records: list[dict], header: list[str] | None = None) -> str:
     for r in records:
         writer.writerow([f"{r[k]:g}" if isinstance(r[k], float) else r[k] for k in header])
     return buffer.getvalue()
-
-
-def format_summary(summary: dict) -> str:
-    """A short plain-text report: documents, pairs per phase and label with their cosines, category balance."""
-    docs, tfidf = summary["documents"], summary["tfidf"]
-    lines = [
-        f"documents: {docs['input']} in, {docs['duplicates_removed']} repeated texts and "
-        f"{docs['conflicting_removed']} with conflicting categories removed -> train {docs['train']}, "
-        f"eval {docs['eval']}",
-        f"TF-IDF (fitted on train): {tfidf['terms']} terms, ngram_range {tuple(tfidf['ngram_range'])}, "
-        f"min_df {tfidf['min_df']}, sublinear_tf {tfidf['sublinear_tf']}",
-        "",
-    ]
-    for split in ("train", "eval"):
-        part = summary[split]
-        how = "" if split == "train" else f" ({summary['eval_pairs']})"
-        lines.append(
-            f"{split} pairs{how}: {part['pairs']} ({part['positives']} positive, {part['negatives']} negative), "
-            f"{part['duplicates_skipped']} duplicate draws skipped"
-        )
-        lines.append(
-            f"  {'phase':<6}{'label':<10}{'band':<14}{'pairs':>7}{'wanted':>8}{'available':>11}{'docs':>6}"
-            f"{'cos min':>9}{'mean':>8}{'max':>8}"
-        )
-        for phase, by_label in part["phases"].items():
-            for name, s in by_label.items():
-                band = f"[{s['band'][0]:.2f}, {s['band'][1]:.2f}" + ("]" if s["band"][1] >= 1.0 else ")")
-                wanted = s.get("requested", "")
-                available = s.get("available", f"{s.get('inside_band', 0)} in")
-                cos = s["cosine"]
-                stats = "".join(
-                    f"{'-' if v is None else f'{v:.3f}':>{w}}"
-                    for v, w in ((cos["min"], 9), (cos["mean"], 8), (cos["max"], 8))
-                )
-                lines.append(
-                    f"  {phase:<6}{name:<10}{band:<14}{s['pairs']:>7}{wanted!s:>8}{available!s:>11}"
-                    f"{s['documents']:>6}{stats}"
-                )
-        if part["shortfalls"]:
-            short = ", ".join(
-                f"{s['category']} p{s['phase']} {s['label'][:3]} {s['mined']}/{s['requested']}"
-                for s in part["shortfalls"][:8]
-            )
-            more = f" (+{len(part['shortfalls']) - 8} more)" if len(part["shortfalls"]) > 8 else ""
-            lines.append(f"  short bands: {short}{more}")
-        lines.append("")
-    lines.append(
-        f"  {'category':<24}{'train docs':>11}{'eval docs':>10}{'train +':>9}{'train -':>9}{'eval +':>8}{'eval -':>8}"
-    )
-    for c, counts in summary["categories"].items():
-        tr, ev = summary["train"]["categories"][c], summary["eval"]["categories"][c]
-        lines.append(
-            f"  {c[:23]:<24}{counts['train_documents']:>11}{counts['eval_documents']:>10}"
-            f"{tr['positive']:>9}{tr['negative']:>9}{ev['positive']:>8}{ev['negative']:>8}"
-        )
-    if "hard_negatives" in summary:
-        hard = summary["hard_negatives"]
-        cos = hard["model_cosine"]
-        lines.append(
-            f"phase {hard['phase']} negatives: the {hard['pairs']} TF-IDF pairs above were replaced by each anchor's "
-            f"nearest wrong-category document under {hard['model'] or 'the model'} "
-            f"(model cosine min {cos['min']:.3f}, mean {cos['mean']:.3f}, max {cos['max']:.3f})"
-        )
-    return "\n".join(lines)

@@ -12,25 +12,50 @@ import json
 import math
 import random
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from embedtune.data.pairs import PairData
-from embedtune.data.spec import DataSpec
+from embedtune.data.spec import DataSpec, label_key
 from embedtune.errors import DataError
 
 Row = tuple[int, dict[str, object]]
 
 _DELIMITERS = {"tsv": "\t", "csv": ","}
+#: Separators recognised in a one-column header, to say what the file probably uses instead.
+_DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
+#: Commands whose ``--delimiter`` option reaches the reader (the hint names only options that exist).
+DELIMITER_COMMANDS = ("mine", "eval")
+#: Longest field, in characters, in every format: Python's csv default, so TSV files read as before, and JSONL
+#: gets the same bound. A longer field is nearly always an unclosed quote that swallowed the lines after it.
+MAX_FIELD_CHARS = 131_072
+#: csv's own bound while embedtune reads: high enough that the check above, which names the field, comes first.
+_CSV_READ_LIMIT = 2**31 - 1
+_LABEL_MAP_HINT = "; map text labels to numbers with label_map, e.g. {yes: 1, no: 0}"
 
 
-def _dialect(fmt: str, quoting: str) -> dict:
+def delimiter_of(fmt: str, delimiter: str | None = None) -> str:
+    return delimiter or _DELIMITERS[fmt]
+
+
+def _dialect(delimiter: str, quoting: str) -> dict:
     """csv quoting by default (what Python's csv and pandas write, TSV included); ``none`` for raw exports.
 
     strict: an unclosed quote would otherwise swallow the rest of the file into one text without complaint.
     """
     if quoting == "none":
-        return {"delimiter": _DELIMITERS[fmt], "quoting": csv.QUOTE_NONE}
-    return {"delimiter": _DELIMITERS[fmt], "strict": True}
+        return {"delimiter": delimiter, "quoting": csv.QUOTE_NONE}
+    return {"delimiter": delimiter, "strict": True}
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """csv's field limit is process-wide; raise it only while reading and put the caller's back afterwards."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def load_pairs(spec: DataSpec) -> PairData:
@@ -44,8 +69,8 @@ def load_pairs(spec: DataSpec) -> PairData:
 
 
 def _load_all(spec: DataSpec) -> PairData:
+    text = _read_text(spec.path)  # "file not found" before any advice about the format of a file that is not there
     fmt = spec.resolved_format()
-    text = _read_text(spec.path)
     if fmt == "json":
         keys, rows = _json_rows(spec, text)
         return _build(spec, keys, rows, item=True)
@@ -53,7 +78,8 @@ def _load_all(spec: DataSpec) -> PairData:
         keys = _flat_keys(spec)
         return _build(spec, keys, _jsonl_rows(spec.path, text, keys), item=False)
     keys = _flat_keys(spec)
-    return _build(spec, keys, _delimited_rows(spec.path, text, fmt, keys, spec.quoting), item=False)
+    rows = _delimited_rows(spec.path, text, delimiter_of(fmt, spec.delimiter), keys, spec.quoting)
+    return _build(spec, keys, rows, item=False)
 
 
 # --- reading the raw text -------------------------------------------------------------------------------------
@@ -99,24 +125,60 @@ def _flat_keys(spec: DataSpec) -> dict[str, str | None]:
 # --- TSV / CSV --------------------------------------------------------------------------------------------------
 
 
-def _delimited_rows(path: Path, text: str, fmt: str, keys: dict[str, str | None], quoting: str) -> Iterator[Row]:
+def _delimited_rows(path: Path, text: str, delimiter: str, keys: dict[str, str | None], quoting: str) -> Iterator[Row]:
     """Yield rows keyed by header name with the physical line each row starts on (quoted CSV may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), **_dialect(fmt, quoting))
-    header = [name.strip() for name in _next_row(path, reader, 1) or []]
-    if not any(header):
-        raise DataError(path, "no header row (the first line is blank); expected column names", line=1)
-    _check_header(path, header, keys)
-    while True:
-        line = reader.line_num + 1
-        row = _next_row(path, reader, line)
-        if row is None:
-            return
-        if not row:
-            continue  # blank line
-        if len(row) != len(header):
-            hint = " (is there a tab inside a text?)" if fmt == "tsv" else " (quote texts that contain commas)"
-            raise DataError(path, f"row has {len(row)} fields but the header has {len(header)}{hint}", line=line)
-        yield line, dict(zip(header, row))
+    with _csv_field_limit(_CSV_READ_LIMIT):
+        reader = csv.reader(io.StringIO(text, newline=""), **_dialect(delimiter, quoting))
+        header = [name.strip() for name in _next_row(path, reader, 1) or []]
+        if not any(header):
+            raise DataError(path, "no header row (the first line is blank); expected column names", line=1)
+        _check_delimiter(path, header, delimiter)
+        _check_header(path, header, keys)
+        open_quote = quoting != "none"
+        while True:
+            line = reader.line_num + 1
+            row = _next_row(path, reader, line)
+            if row is None:
+                return
+            if not row:
+                continue  # blank line
+            if len(row) != len(header):
+                name = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+                quote = " quote texts that contain one" if open_quote else ""
+                hint = f" (is there a {name} inside a text?{quote})"
+                raise DataError(path, f"row has {len(row)} fields but the header has {len(header)}{hint}", line=line)
+            values = dict(zip(header, row))
+            _check_lengths(path, line, values, open_quote)
+            yield line, values
+
+
+def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
+    """A one-column header that holds another separator is a file split with the wrong one: say which to set."""
+    if len(header) != 1:
+        return
+    counts = {d: header[0].count(d) for d in _DELIMITER_NAMES if d != delimiter and d in header[0]}
+    if not counts:
+        return
+    found = max(counts, key=counts.get)
+    shown = "\\t" if found == "\t" else found
+    commands = ", ".join(f"embedtune {name}" for name in DELIMITER_COMMANDS)
+    problem = (
+        f"the header is one column {_short(header[0])} with no {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
+        f"but {counts[found]} {_DELIMITER_NAMES[found]}(s); if the file is {_DELIMITER_NAMES[found]}-separated, set "
+        f"delimiter: '{shown}' in the run config, or pass --delimiter '{shown}' ({commands})"
+    )
+    raise DataError(path, problem, line=1)
+
+
+def _check_lengths(
+    path: Path, line: int, values: dict[str, object], delimited: bool = False, prefix: str = ""
+) -> None:
+    """One bound for every format (see MAX_FIELD_CHARS), reported on the field, not as a parser failure."""
+    for name, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            hint = "; is a quote left open?" if delimited and "\n" in value else ""
+            problem = f"{prefix}field is {len(value):,} characters, over the limit of {MAX_FIELD_CHARS:,}{hint}"
+            raise DataError(path, problem, line=line, field=name)
 
 
 def _next_row(path: Path, reader: Iterator[list[str]], line: int) -> list[str] | None:
@@ -161,6 +223,7 @@ def _jsonl_rows(path: Path, text: str, keys: dict[str, str | None]) -> Iterator[
             if name is not None and name not in obj:
                 available = ", ".join(repr(k) for k in obj) or "none"
                 raise DataError(path, f"missing key; the object has: {available}", line=number, field=name)
+        _check_lengths(path, number, obj)
         yield number, obj
 
 
@@ -206,6 +269,8 @@ def _json_rows(spec: DataSpec, text: str) -> tuple[dict[str, str | None], list[R
             problem = f"has {len(obj[name])} items but '{first}' has {len(obj[first])}; the lists must be parallel"
             raise DataError(path, problem, field=name)
     rows = [(i + 1, {name: obj[name][i] for name in names}) for i in range(len(obj[first]))]
+    for item, values in rows:
+        _check_lengths(path, item, values, prefix=f"item {item}: ")
     return keys, rows
 
 
@@ -276,12 +341,16 @@ def _label(spec: DataSpec, name: str, value: object, where: _Where) -> float:
     With ``label_classes`` the label is a class name and becomes its index."""
     if spec.label_classes:
         return _class_index(spec.label_classes, name, value, where)
+    if spec.label_map is not None:
+        value = _mapped_label(spec.label_map, name, value, where)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise where.error(name, f"label must be a number, got {_type_name(value)}")
+        hint = "; set label_map, e.g. {true: 1, false: 0}" if isinstance(value, bool) else ""
+        raise where.error(name, f"label must be a number, got {_type_name(value)}{hint}")
     try:
         number = float(value.strip() if isinstance(value, str) else value)
     except ValueError:
-        raise where.error(name, f"label {_short(value)} is not a number") from None
+        hint = _LABEL_MAP_HINT if isinstance(value, str) and value.strip() and spec.label_map is None else ""
+        raise where.error(name, f"label {_short(value)} is not a number{hint}") from None
     if math.isnan(number) or math.isinf(number):
         raise where.error(name, f"label is {'NaN' if math.isnan(number) else 'infinite'}; labels must be finite")
     low, high = spec.score_range
@@ -289,6 +358,26 @@ def _label(spec: DataSpec, name: str, value: object, where: _Where) -> float:
         problem = f"label {number:g} is outside score_range [{low:g}, {high:g}]; fix the row or set score_range"
         raise where.error(name, problem)
     return (number - low) / (high - low)
+
+
+def _mapped_label(label_map: dict[str, float], name: str, value: object, where: _Where) -> object:
+    """The mapped number of a text label; numbers not in the map pass through, other texts are errors."""
+    if not isinstance(value, (str, int, float)):
+        return value  # a list or null: the type error below names it
+    key = label_key(value)
+    if key in label_map:
+        return label_map[key]
+    if isinstance(value, str) and not _is_number(value):
+        raise where.error(name, f"label {_short(value)} is not in label_map {sorted(label_map)}")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _class_index(classes: list[str], name: str, value: object, where: _Where) -> float:

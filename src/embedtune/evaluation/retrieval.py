@@ -122,10 +122,11 @@ class RetrievalEvaluator(ItemEvaluator):
         qrels_path: str | Path,
         name: str = "retrieval",
         batch_size: int = 64,
+        delimiter: str | None = None,
     ) -> RetrievalEvaluator:
         from embedtune.data.documents import load_retrieval_files
 
-        files = load_retrieval_files(queries_path, corpus_path, qrels_path)
+        files = load_retrieval_files(queries_path, corpus_path, qrels_path, delimiter=delimiter)
         return cls(*files, name=name, batch_size=batch_size, source=str(qrels_path))
 
     def relevant_ranks(self, model: Any) -> np.ndarray:
