@@ -132,3 +132,30 @@ def test_resume_mid_curriculum_matches_an_uninterrupted_run(tmp_path, tiny_model
     simulate_crash(run, keep_checkpoints=1)  # a crash after the first checkpoint, in phase 2
     resumed = run_training(parse_config(raw), run, resume=True)
     assert_same_final_metrics(straight.metrics, resumed.metrics)
+
+
+def test_an_epoch_is_one_phase_epoch_in_history_evaluation_and_checkpoints(tmp_path, tiny_model_dir):
+    raw = curriculum_run_config(tmp_path, tiny_model_dir)  # phases 1, 1 and 2 epochs: 4 epochs of 2 steps
+    raw["training"].pop("eval_steps")  # evaluate and save once per epoch
+    raw["training"].update(keep_checkpoints=True, save_total_limit=10)
+    run_training(parse_config(raw), tmp_path / "run")
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    train = [row for row in history if row["kind"] == "train"]
+    assert [row["epoch"] for row in train] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    assert [row["step"] for row in history if row["kind"] == "eval"] == [2, 4, 6, 8]
+    checkpoints = sorted(int(p.name.split("-")[1]) for p in (tmp_path / "run" / "checkpoints").glob("checkpoint-*"))
+    assert checkpoints == [2, 4, 6, 8]
+
+
+def test_progressive_unfreezing_follows_curriculum_epochs(tmp_path, tiny_model_dir):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    raw = curriculum_run_config(tmp_path, tiny_model_dir)
+    raw["training"]["curriculum"]["phases"] = [{"phase": p, "epochs": e} for p, e in ((1, 2), (2, 2), (3, 1))]
+    raw["training"]["unfreeze"] = [{"epoch": 0, "layers": 1}, {"epoch": 3, "layers": "all"}]
+    run_training(parse_config(raw), tmp_path / "run")
+    before = SentenceTransformer(str(tiny_model_dir), device="cpu").state_dict()
+    after = SentenceTransformer(str(tmp_path / "run" / "model"), device="cpu").state_dict()
+    changed = {key for key in before if not torch.equal(before[key], after[key])}
+    assert any(".layer.0." in key for key in changed)  # unfrozen at the 4th of 5 curriculum epochs

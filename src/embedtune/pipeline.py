@@ -48,6 +48,7 @@ from embedtune.rundir import (
 from embedtune.training import HistoryCallback, read_history, training_arguments
 from embedtune.training.composite_monitor import CompositeMonitor, StepProgress, TaskMonitor
 from embedtune.training.curriculum import (
+    CurriculumEpochs,
     CurriculumPlan,
     curriculum_trainer_class,
     optimizer_steps_per_phase,
@@ -255,11 +256,12 @@ def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: boo
     objective = _objective(config, prepared, model)
     lr_mapping = _with_layer_control(config, objective.parameters, lr_mapping)
     args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
-    trainer_class, phase_at_step = SentenceTransformerTrainer, None
+    trainer_class, phase_at_step, epochs = SentenceTransformerTrainer, None, []
     if prepared.curriculum is not None:
-        trainer_class, phase_at_step = _apply_curriculum(config, prepared.curriculum, objective.dataset, args)
+        trainer_class, phase_at_step, counter = _apply_curriculum(config, prepared.curriculum, objective.dataset, args)
+        epochs = [counter]  # first: every later callback reads the curriculum epoch
     history = HistoryCallback(output_dir / "history.jsonl", phase_at_step, objective.history_fields)
-    callbacks = [*objective.monitors, history, progress]
+    callbacks = [*epochs, *objective.monitors, history, progress]
     if not (settings.save_best_model or settings.early_stopping_patience):
         callbacks.append(SkipFinalEvaluation())  # the run's own final measurement follows
     if settings.unfreeze:
@@ -340,9 +342,10 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
 
     settings = config.training
     texts = row_texts(dataset) if _no_duplicates(config) else None
-    order = plan.batches(settings.batch_size, settings.seed, texts)
+    epochs = plan.epoch_batches(settings.batch_size, settings.seed, texts)
+    order = [batch for epoch in epochs for batch in epoch]
     args.batch_sampler = sampler_factory([rows for _, rows in order])
-    args.num_train_epochs = 1
+    args.num_train_epochs = 1  # one trainer pass; CurriculumEpochs counts the curriculum's epochs
     multipliers = None
     if plan.schedule == "restart":
         steps = optimizer_steps_per_phase(order, plan.phases, settings.gradient_accumulation_steps)
@@ -350,7 +353,8 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
         multipliers = restart_multipliers(steps, plan.phases, settings.lr, settings.scheduler, default_warmup)
     logger.info("curriculum: %s", ", ".join(f"phase {p.name}: {len(p.rows)} pairs x {p.epochs}" for p in plan.phases))
     trainer_class = curriculum_trainer_class(SentenceTransformerTrainer, multipliers)
-    return trainer_class, phase_lookup(order, settings.gradient_accumulation_steps)
+    counter = CurriculumEpochs([len(epoch) for epoch in epochs], settings.gradient_accumulation_steps)
+    return trainer_class, phase_lookup(order, settings.gradient_accumulation_steps), counter
 
 
 def _reset_history(path: Path, resume: bool) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sentence_transformers.base.sampler import DefaultBatchSampler
+from transformers import TrainerCallback
 
 from embedtune.config import CurriculumConfig
 from embedtune.data.pairs import PairData
@@ -58,13 +59,17 @@ class CurriculumPlan:
     def batches(self, batch_size: int, seed: int, texts: list[tuple[str, ...]] | None) -> list[tuple[str, list[int]]]:
         """``(phase, rows)`` of every batch of the run, in order: phase by phase, epoch by epoch, shuffled within
         each phase-epoch. With ``texts`` (per row), a row waits for a later batch rather than repeat a text."""
-        order: list[tuple[str, list[int]]] = []
+        return [batch for epoch in self.epoch_batches(batch_size, seed, texts) for batch in epoch]
+
+    def epoch_batches(self, batch_size: int, seed: int, texts) -> list[list[tuple[str, list[int]]]]:
+        """:meth:`batches`, one list per curriculum epoch (each epoch of each phase, in order)."""
+        epochs = []
         for phase_index, phase in enumerate(self.phases):
             for epoch in range(phase.epochs):
                 rng = np.random.default_rng([seed, phase_index, epoch])
                 rows = [phase.rows[i] for i in rng.permutation(len(phase.rows))]
-                order += [(phase.name, batch) for batch in _chunk(rows, batch_size, texts)]
-        return order
+                epochs.append([(phase.name, batch) for batch in _chunk(rows, batch_size, texts)])
+        return epochs
 
 
 def _chunk(rows: list[int], batch_size: int, texts) -> list[list[int]]:
@@ -148,6 +153,38 @@ def curriculum_trainer_class(base: type, multipliers: Callable[[int], float] | N
             return self.lr_scheduler
 
     return CurriculumTrainer
+
+
+class CurriculumEpochs(TrainerCallback):
+    """Keeps "epoch" meaning one epoch of a phase, counted across phases, as it would without a curriculum.
+
+    The curriculum is one trainer pass, so the trainer's own epoch runs 0 -> 1 over the whole run. This sets
+    ``state.epoch`` to the curriculum epoch (fractional within one) after every step, before anything reads it
+    (unfreezing stages, epoch-unit weight schedules, history), and asks for the per-epoch evaluation and
+    checkpoint at each curriculum epoch's end (the trainer's own end-of-pass one covers the last).
+    """
+
+    def __init__(self, epoch_lengths: list[int], accumulation: int) -> None:
+        self.bounds = [int(b) for b in np.cumsum([0, *epoch_lengths])]  # in batches
+        self.accumulation = accumulation
+
+    def epoch_at(self, step: int) -> float:
+        consumed = step * self.accumulation
+        if consumed >= self.bounds[-1]:
+            return float(len(self.bounds) - 1)
+        index = bisect.bisect_right(self.bounds, consumed) - 1
+        return index + (consumed - self.bounds[index]) / (self.bounds[index + 1] - self.bounds[index])
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        state.epoch = self.epoch_at(state.global_step)  # a resumed run starts where its checkpoint was
+
+    def on_step_end(self, args, state, control, **kwargs):
+        state.epoch = self.epoch_at(state.global_step)
+        ended = math.floor(state.epoch) > math.floor(self.epoch_at(state.global_step - 1))
+        if ended and state.global_step < state.max_steps:
+            control.should_evaluate = control.should_evaluate or args.eval_strategy == "epoch"
+            control.should_save = control.should_save or args.save_strategy == "epoch"
+        return control
 
 
 def phase_lookup(order: list[tuple[str, list[int]]], accumulation: int) -> Callable[[int], str]:
