@@ -98,3 +98,21 @@ def tiny_model(tiny_model_dir: Path):
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(tiny_model_dir), device="cpu")
+
+
+@pytest.fixture
+def trainer_seen(monkeypatch):
+    """Stops a run as training would start: ``{"trainer", "optimizer", "loss"}`` as the trainer built them.
+    The run raises ``helpers.Captured``; nothing trains."""
+    from helpers import Captured
+    from sentence_transformers import SentenceTransformerTrainer
+
+    seen: dict = {}
+
+    def build_optimizer_only(self, resume_from_checkpoint=None, **kwargs):
+        self.create_optimizer()
+        seen.update(trainer=self, optimizer=self.optimizer, loss=self.loss)
+        raise Captured
+
+    monkeypatch.setattr(SentenceTransformerTrainer, "train", build_optimizer_only)
+    return seen

@@ -128,3 +128,23 @@ SENTENCES = [
     ("people walk by the sea", "write a number on the paper", 0.2, 0),
     ("the tree is very old", "a girl sings a happy song", 0.1, 0),
 ]
+
+
+class Captured(Exception):
+    """Raised by the ``trainer_seen`` fixture's stand-in for ``trainer.train`` once the optimizer is built."""
+
+
+def groups_by_name(seen: dict) -> dict[str, tuple[float, float]]:
+    """Parameter name -> (lr, weight decay) of the optimizer group holding it; trainable parameters only."""
+    names = {id(p): n for n, p in seen["trainer"].model.named_parameters()}
+    losses = seen["loss"].items() if isinstance(seen["loss"], dict) else [("loss", seen["loss"])]
+    for key, loss in losses:  # loss-owned parameters: projections, learned task weights
+        for name, parameter in loss.named_parameters():
+            names.setdefault(id(parameter), f"{key}.{name}")
+    found = {}
+    for group in seen["optimizer"].param_groups:
+        for parameter in group["params"]:
+            if parameter.requires_grad:
+                assert names[id(parameter)] not in found, "a parameter in two groups"
+                found[names[id(parameter)]] = (group["lr"], group["weight_decay"])
+    return found

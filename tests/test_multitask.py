@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from helpers import run_config, write_pairs
+from helpers import Captured, groups_by_name, run_config, write_pairs
 from test_nli import CLASSES, write_nli
 
 from embedtune.config import parse_config
@@ -96,3 +96,22 @@ def test_tasks_validate_names_and_do_not_combine_with_a_curriculum(tmp_path, tin
     with pytest.raises(ConfigError, match="holds classes rows"):
         run_training(parse_config(raw), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_uncertainty_log_variances_have_their_own_group_and_move_at_an_encoder_lr(tmp_path, tiny_model_dir):
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", lr=2e-5, weight_decay=0.01)
+    run_training(parse_config(raw), tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    last = [r for r in records if r["kind"] == "train"][-1]
+    # 0.5 * e^-s: s moves ~0.01 in 6 steps at its own lr; at the encoder's 2e-5 it moved ~1e-4 (weight change 3e-5)
+    assert abs(last["task_nli_weight"] - 0.25) > 0.001
+
+
+def test_uncertainty_log_variances_reach_the_optimizer_without_decay(tmp_path, tiny_model_dir, trainer_seen):
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", lr=2e-5, task_weighting_lr=0.02)
+    with pytest.raises(Captured):
+        run_training(parse_config(raw), tmp_path / "run")
+    groups = groups_by_name(trainer_seen)
+    variances = {name: group for name, group in groups.items() if name.endswith("log_variance")}
+    assert len(variances) == 3 and set(variances.values()) == {(0.02, 0.0)}
+    assert all(lr == pytest.approx(2e-5) for name, (lr, _) in groups.items() if name not in variances)

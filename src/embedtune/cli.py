@@ -373,7 +373,7 @@ def inspect(
     from embedtune.data.spec import Columns, DataSpec
 
     try:
-        low, high = (float(part) for part in score_range.split(","))
+        low, high = _score_range(score_range)
         columns = Columns(text1=text1, text2=text2, label=label, phase=phase)
         spec = DataSpec(path=data, columns=columns, score_range=(low, high))
         eval_spec = DataSpec(path=eval_data, columns=columns, score_range=(low, high)) if eval_data else None
@@ -396,6 +396,18 @@ def _check_new_file(out: Path) -> None:
     check_writable_file(out)
 
 
+def _score_range(text: str) -> tuple[float, float]:
+    """``--score-range LOW,HIGH``: one line naming the option and the expected form when it is not that."""
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        low = high = None
+    if low is None:
+        raise UserError(f"--score-range: expected LOW,HIGH, e.g. 0,5 for STS-B, got '{text}'")
+    return low, high
+
+
 def _validated(model_class, **values):
     try:
         return model_class(**values)
@@ -409,7 +421,8 @@ def _option_error(error: ValueError) -> UserError:
     if callable(details):
         first = details()[0]
         field = ".".join(str(part) for part in first["loc"])
-        return UserError(f"bad option {field}: {first['msg'].removeprefix('Value error, ')}")
+        where = f" {field}" if field else ""
+        return UserError(f"bad option{where}: {first['msg'].removeprefix('Value error, ')}")
     return UserError(f"bad option: {str(error).splitlines()[0]}")
 
 
@@ -460,7 +473,7 @@ def _eval_config_from_options(data, task, text1, text2, label, score_range, fold
     if task not in ("sts", "pairs"):
         raise UserError(f"--task: expected sts or pairs (other tasks: use --suite), got '{task}'")
     try:
-        low, high = (float(part) for part in score_range.split(","))
+        low, high = _score_range(score_range)
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
         return EvalSetConfig(
             path=data, task=task, columns=columns, score_range=(low, high), folds=folds, delimiter=delimiter

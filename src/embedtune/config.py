@@ -385,6 +385,9 @@ class TrainingConfig(StrictModel):
     task_weighting: Literal["fixed", "uncertainty"] = Field(
         "fixed", description="multi-task: fixed task weights, or learned from each task's uncertainty (Kendall 2018)"
     )
+    task_weighting_lr: float = Field(
+        0.01, gt=0, description="uncertainty weighting: lr of the learned log-variances (own group, no weight decay)"
+    )
     unfreeze: list[UnfreezeStage] | None = Field(
         None, description="progressive unfreezing (strategy full): top encoder layers trainable by epoch"
     )

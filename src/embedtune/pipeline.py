@@ -26,9 +26,9 @@ from embedtune.evaluation.retention import RetentionCheck, check_retention, rete
 from embedtune.evaluation.suite import EvalSet, Measurement, load_eval_sets, measure, metric_prefix
 from embedtune.evaluation.verdict import run_verdict
 from embedtune.modeling.interpolation import interpolate_weights, state_copy
-from embedtune.modeling.layers import ProgressiveUnfreezing, layerwise_lr_mapping
+from embedtune.modeling.layers import LOG_VARIANCE_PATTERN, ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.load import load_model, resolve_model_path
-from embedtune.modeling.strategies import apply_strategy, merge_lora, parameter_counts
+from embedtune.modeling.strategies import apply_strategy, check_strategy, merge_lora, parameter_counts
 from embedtune.objectives import build_loss, prepare_training_data
 from embedtune.objectives.build import uses_in_batch_negatives
 from embedtune.objectives.composite import CompositeLoss
@@ -186,6 +186,7 @@ def _prepare(config: RunConfig) -> _Prepared:
     plan = CurriculumPlan.build(train_data, curriculum) if curriculum is not None else None
     set_seed(config.training.seed)
     model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
+    check_strategy(model, config.strategy)  # before the baseline, and before the run dir exists
     baseline = measure(eval_sets, model, "baseline")
     _log_metrics("baseline", baseline.metrics)
     base_state = state_copy(model) if config.training.interpolate_base is not None else None
@@ -248,15 +249,16 @@ def _with_rehearsal(train, config: RunConfig, eval_data: list):
 
 def _train(config: RunConfig, output_dir: Path, prepared: _Prepared, resume: bool, progress: StepCounter) -> list[str]:
     """Train in place; returns the composite balance warnings (none for a single loss)."""
-    from sentence_transformers import SentenceTransformerTrainer
     from transformers import EarlyStoppingCallback
+
+    from embedtune.training.trainer import Trainer
 
     model, best_metric, settings = prepared.model, prepared.best_metric, config.training
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
     objective = _objective(config, prepared, model)
     lr_mapping = _with_layer_control(config, objective.parameters, lr_mapping)
     args = training_arguments(settings, output_dir / "checkpoints", best_metric, _no_duplicates(config), lr_mapping)
-    trainer_class, phase_at_step, epochs = SentenceTransformerTrainer, None, []
+    trainer_class, phase_at_step, epochs = Trainer, None, []
     if prepared.curriculum is not None:
         trainer_class, phase_at_step, counter = _apply_curriculum(config, prepared.curriculum, objective.dataset, args)
         epochs = [counter]  # first: every later callback reads the curriculum epoch
@@ -329,16 +331,17 @@ def _objective(config: RunConfig, prepared: _Prepared, model) -> _Objective:
 def _with_layer_control(config: RunConfig, loss, lr_mapping: dict[str, float]) -> dict[str, float]:
     """Layer-wise decay and the head lr as lr-mapping patterns; a head lr replaces the strategy's own head lr."""
     settings = config.training
+    weights = {LOG_VARIANCE_PATTERN: settings.task_weighting_lr} if settings.task_weighting == "uncertainty" else {}
     if settings.layer_lr_decay is None and settings.head_lr is None:
-        return lr_mapping
+        return {**lr_mapping, **weights}
     names = [name for name, _ in loss.named_parameters()]
     layered = layerwise_lr_mapping(names, settings.lr, settings.layer_lr_decay, settings.head_lr)
-    return layered if settings.head_lr is not None else {**lr_mapping, **layered}
+    return {**(layered if settings.head_lr is not None else {**lr_mapping, **layered}), **weights}
 
 
 def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
     """Turn the run into one pass over the curriculum order; returns the trainer class and a step -> phase map."""
-    from sentence_transformers import SentenceTransformerTrainer
+    from embedtune.training.trainer import Trainer
 
     settings = config.training
     texts = row_texts(dataset) if _no_duplicates(config) else None
@@ -352,7 +355,7 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
         default_warmup = settings.warmup_ratio or 0.0
         multipliers = restart_multipliers(steps, plan.phases, settings.lr, settings.scheduler, default_warmup)
     logger.info("curriculum: %s", ", ".join(f"phase {p.name}: {len(p.rows)} pairs x {p.epochs}" for p in plan.phases))
-    trainer_class = curriculum_trainer_class(SentenceTransformerTrainer, multipliers)
+    trainer_class = curriculum_trainer_class(Trainer, multipliers)
     counter = CurriculumEpochs([len(epoch) for epoch in epochs], settings.gradient_accumulation_steps)
     return trainer_class, phase_lookup(order, settings.gradient_accumulation_steps), counter
 

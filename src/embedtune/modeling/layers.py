@@ -17,7 +17,8 @@ from embedtune.errors import ConfigError
 LAYER = re.compile(r"\.encoder\.layers?\.(\d+)\.")
 #: The transformer's parameters; multi-task runs prefix names with the task (``main.loss.model.0...``).
 TRANSFORMER = re.compile(r"(^|\.)model\.0\.")
-HEAD_PATTERN = r"^(?!(.*\.)?model\.0\.)"
+HEAD_PATTERN = r"^(?!(.*\.)?model\.0\.)(?!.*log_variance$)"  # outside the encoder; learned task weights aside
+LOG_VARIANCE_PATTERN = r"(^|\.)log_variance$"  # uncertainty weighting's learned log-variances (their own group)
 
 
 def encoder_layer(name: str) -> int | None:

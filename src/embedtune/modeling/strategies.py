@@ -44,16 +44,26 @@ def parameter_counts(model: nn.Module) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
+def check_strategy(model, config: StrategyConfig) -> None:
+    """What can be checked against the loaded model before anything is written: LoRA's target modules exist."""
+    if config.name != "lora":
+        return
+    from transformers.pytorch_utils import Conv1D
+
+    adaptable = (nn.Linear, nn.Embedding, nn.Conv1d, nn.Conv2d, Conv1D)  # the layer kinds peft's LoRA wraps
+    linear = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, adaptable)}
+    missing = [target for target in config.lora_target_modules if target not in linear]
+    if missing:
+        raise ConfigError(
+            f"strategy.lora_target_modules: {missing} are not layers of the model LoRA can adapt; those are "
+            f"{sorted(linear)}"
+        )
+
+
 def _add_lora(model, config: StrategyConfig) -> None:
     from peft import LoraConfig, TaskType
 
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    missing = [target for target in config.lora_target_modules if target not in names]
-    if missing:
-        raise ConfigError(
-            f"strategy.lora_target_modules: {missing} not found in the model; linear layers include "
-            f"{sorted(n for n in names if n and not n.isdigit())[:12]}"
-        )
+    check_strategy(model, config)
     model.add_adapter(
         LoraConfig(
             task_type=TaskType.FEATURE_EXTRACTION,
