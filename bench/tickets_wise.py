@@ -43,7 +43,7 @@ def main() -> None:
     base_state = state_copy(base)
     selection = load_eval_sets(
         [
-            EvalSetConfig(
+            EvalSetConfig.create(
                 name="stsb_train_sample",
                 path=STSB_TRAIN,
                 task="sts",

@@ -1,4 +1,5 @@
-"""Regenerate README.md's generated blocks: the config reference and the results tables from bench/results/.
+"""Regenerate the generated blocks of the docs the README links to: the config reference in docs/config.md and the
+results tables in docs/results.md (from bench/results/).
 
 .venv/bin/python scripts/update_readme.py
 """
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DOC = ROOT / "docs" / "config.md"
+RESULTS_DOC = ROOT / "docs" / "results.md"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from config_reference import reference  # noqa: E402
@@ -47,10 +50,10 @@ RESULT_SECTIONS = [
 ]
 
 
-def replace_block(text: str, name: str, body: str) -> str:
+def replace_block(text: str, name: str, body: str, source: Path) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no {name} markers")
+        raise SystemExit(f"{source.relative_to(ROOT)} has no {name} markers")
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
@@ -63,11 +66,17 @@ def results_block() -> str:
     return "\n".join(parts) or "(no benchmark results yet: run the scripts in bench/)"
 
 
+def update(path: Path, name: str, body: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    new = replace_block(text, name, body, path)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        print(f"updated {path.relative_to(ROOT)}")
+
+
 def main() -> None:
-    readme = ROOT / "README.md"
-    text = replace_block(readme.read_text(encoding="utf-8"), "config-reference", reference())
-    text = replace_block(text, "results", results_block())
-    readme.write_text(text, encoding="utf-8")
+    update(CONFIG_DOC, "config-reference", reference())
+    update(RESULTS_DOC, "results", results_block())
 
 
 if __name__ == "__main__":

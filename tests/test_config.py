@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from embedtune.config import dump_config, load_config, parse_config
+from embedtune.config import SuiteConfig, dump_config, load_config, load_suite, parse_config
 from embedtune.errors import ConfigError
 
 RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
+SUITES = sorted((Path(__file__).parent.parent / "suites").glob("*.yaml"))
 MINIMAL = {"data": {"train": {"path": "train.tsv"}}}
 
 
@@ -102,5 +103,12 @@ def test_every_recipe_validates_and_round_trips(recipe, tmp_path):
     assert again == config
 
 
-def test_there_are_recipes():
-    assert len(RECIPES) >= 2
+@pytest.mark.parametrize("suite", SUITES, ids=[p.stem for p in SUITES])
+def test_every_suite_validates_and_round_trips(suite):
+    evaluators = load_suite(suite)
+    dumped = yaml.safe_load(yaml.safe_dump({"evaluators": [e.model_dump(mode="json") for e in evaluators]}))
+    assert SuiteConfig.model_validate(dumped).evaluators == evaluators
+
+
+def test_there_are_recipes_and_suites():
+    assert len(RECIPES) >= 2 and len(SUITES) >= 2

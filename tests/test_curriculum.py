@@ -159,3 +159,13 @@ def test_progressive_unfreezing_follows_curriculum_epochs(tmp_path, tiny_model_d
     after = SentenceTransformer(str(tmp_path / "run" / "model"), device="cpu").state_dict()
     changed = {key for key in before if not torch.equal(before[key], after[key])}
     assert any(".layer.0." in key for key in changed)  # unfrozen at the 4th of 5 curriculum epochs
+
+
+def test_the_restart_schedule_warms_each_phase_up_over_warmup_steps(tmp_path, tiny_model_dir):
+    raw = curriculum_run_config(tmp_path, tiny_model_dir, schedule="restart")
+    raw["training"]["warmup_steps"] = 1
+    run_training(parse_config(raw), tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    phase_3 = [row["lr"] for row in rows if row["kind"] == "train" and row["phase"] == "3"]
+    assert phase_3[0] == pytest.approx(2.5e-3)  # half way up to phase 3's peak 5e-3 after its first step
+    assert max(phase_3) == pytest.approx(5e-3)

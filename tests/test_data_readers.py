@@ -15,7 +15,6 @@ from embedtune.errors import DataError, UserError
 
 FLAT = ["tsv", "csv", "jsonl"]
 ALL = ["tsv", "csv", "jsonl", "json"]
-STSB_DEV = Path("/work/shared/data/stsb/dev.tsv")
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -448,10 +447,8 @@ def test_error_messages_are_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_stsb_dev_loads_completely():
-    if not STSB_DEV.exists():
-        pytest.skip(f"{STSB_DEV} not present")
-    data = load(STSB_DEV, columns=Columns(label="score"), score_range=(0, 5))
+def test_stsb_dev_loads_completely(shared_data):
+    data = load(shared_data / "stsb" / "dev.tsv", columns=Columns(label="score"), score_range=(0, 5))
     assert len(data) == 1500
     assert data.labels is not None and all(0.0 <= x <= 1.0 for x in data.labels)
     assert min(data.labels) == 0.0 and max(data.labels) == 1.0

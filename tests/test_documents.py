@@ -8,8 +8,6 @@ from embedtune.data.documents import load_documents, load_grouped_rows, load_ret
 from embedtune.data.spec import Columns, DataSpec
 from embedtune.errors import DataError
 
-TICKETS = Path("/work/shared/data/it_tickets/tickets.tsv")
-
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -54,9 +52,8 @@ def test_missing_file_is_a_data_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not TICKETS.exists(), reason="it_tickets not available")
-def test_reads_the_real_ticket_file():
-    texts, labels = load_documents(TICKETS)
+def test_reads_the_real_ticket_file(shared_data):
+    texts, labels = load_documents(shared_data / "it_tickets" / "tickets.tsv")
     assert len(texts) == 3044 and len(set(labels)) == 8 and "HR Support" in labels
 
 

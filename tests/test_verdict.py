@@ -83,7 +83,7 @@ def test_the_default_retention_set_is_recorded_in_config_yaml(monkeypatch, tmp_p
     general.write_text(
         "sentence1\tsentence2\tscore\n" + "".join(f"a man {i}\tthe dog {i}\t{i % 5}\n" for i in range(12))
     )
-    found = EvalSetConfig(
+    found = EvalSetConfig.create(
         name="retention", path=general, task="sts", columns=Columns(label="score"), score_range=(0, 5)
     )
     monkeypatch.setattr("embedtune.evaluation.retention.default_retention_data", lambda: found)

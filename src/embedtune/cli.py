@@ -78,6 +78,8 @@ Text2Option = Annotated[str | None, typer.Option(help="second text column (defau
 LabelOption = Annotated[str | None, typer.Option(help="label column (default: score for sts, label for pairs)")]
 RangeOption = Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")]
 ResamplesOption = Annotated[int, typer.Option(help="bootstrap resamples for intervals (0: none)")]
+FoldsOption = Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")]
+DelimiterOption = Annotated[str | None, typer.Option(help="field separator of --data if not the suffix's, e.g. ';'")]
 
 
 @app.command("eval")
@@ -92,11 +94,9 @@ def eval_(
     text2: Text2Option = None,
     label: LabelOption = None,
     score_range: RangeOption = "0,1",
-    folds: Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")] = 5,
+    folds: FoldsOption = 5,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
-    delimiter: Annotated[
-        str | None, typer.Option(help="field separator of --data if not the suffix's, e.g. ';'")
-    ] = None,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Evaluate one model on one data file (--data) or on every eval set of a suite (--suite)."""
     from embedtune.evaluation.suite import evaluate_all
@@ -130,6 +130,8 @@ def compare(
     score_range: RangeOption = "0,1",
     resamples: ResamplesOption = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    folds: FoldsOption = 5,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Compare two run dirs (final metrics on their shared eval sets) or two models on the same --data/--suite.
 
@@ -145,7 +147,7 @@ def compare(
     from embedtune.config import StatisticsConfig
     from embedtune.evaluation.compare import compare_models
 
-    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, 5)
+    eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter)
     settings = StatisticsConfig(resamples=resamples, seed=seed)
     model_a, model_b = _models_at_one_length(a, b)
     metrics, statistics = compare_models(eval_sets, model_a, model_b, settings)
@@ -448,10 +450,10 @@ def _write_triplets(triplets, out: Path) -> None:
 @app.command()
 def losses() -> None:
     """List the training losses and the data each one needs."""
-    from embedtune.objectives import LOSSES
+    from embedtune.config import LOSSES
 
-    for spec in LOSSES.values():
-        typer.echo(f"{spec.name:<12} data: {'/'.join(spec.accepts):<22} {spec.summary}")
+    for name, loss in LOSSES.items():
+        typer.echo(f"{name:<12} data: {'/'.join(loss.accepts):<22} {loss.summary}")
 
 
 def _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter=None):
@@ -475,8 +477,9 @@ def _eval_config_from_options(data, task, text1, text2, label, score_range, fold
     try:
         low, high = _score_range(score_range)
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
-        return EvalSetConfig(
-            path=data, task=task, columns=columns, score_range=(low, high), folds=folds, delimiter=delimiter
+        options = {"folds": folds} if task == "pairs" else {}  # --folds is a setting of pairs only
+        return EvalSetConfig.create(
+            path=data, task=task, columns=columns, score_range=(low, high), delimiter=delimiter, **options
         )
     except ValueError as error:
         raise _option_error(error) from None

@@ -34,6 +34,7 @@ from embedtune.objectives.build import uses_in_batch_negatives
 from embedtune.objectives.composite import CompositeLoss
 from embedtune.objectives.guard import FiniteLossGuard
 from embedtune.objectives.multitask import TaskLoss
+from embedtune.objectives.teacher import check_teachers
 from embedtune.rundir import (
     check_run_dir,
     follow_umask,
@@ -187,10 +188,11 @@ def _prepare(config: RunConfig) -> _Prepared:
     set_seed(config.training.seed)
     model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
     check_strategy(model, config.strategy)  # before the baseline, and before the run dir exists
+    check_teachers(model, [config.loss, *(task.loss for task in config.data.tasks)])
     baseline = measure(eval_sets, model, "baseline")
     _log_metrics("baseline", baseline.metrics)
     base_state = state_copy(model) if config.training.interpolate_base is not None else None
-    best_metric = _best_metric(config, eval_sets, baseline.metrics)
+    best_metric = _best_metric(config, eval_sets, baseline.metrics, retention_name)
     if retention_name:
         check_retention(
             {"baseline": baseline.metrics, "final": baseline.metrics}, retention_name, config.retention.metric, 0.0
@@ -353,7 +355,9 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
     if plan.schedule == "restart":
         steps = optimizer_steps_per_phase(order, plan.phases, settings.gradient_accumulation_steps)
         default_warmup = settings.warmup_ratio or 0.0
-        multipliers = restart_multipliers(steps, plan.phases, settings.lr, settings.scheduler, default_warmup)
+        multipliers = restart_multipliers(
+            steps, plan.phases, settings.lr, settings.scheduler, default_warmup, settings.warmup_steps
+        )
     logger.info("curriculum: %s", ", ".join(f"phase {p.name}: {len(p.rows)} pairs x {p.epochs}" for p in plan.phases))
     trainer_class = curriculum_trainer_class(Trainer, multipliers)
     counter = CurriculumEpochs([len(epoch) for epoch in epochs], settings.gradient_accumulation_steps)
@@ -371,13 +375,19 @@ def _reset_history(path: Path, resume: bool) -> None:
     write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in kept))
 
 
-def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict) -> str | None:
-    """Model selection uses the user's eval sets; the retention set is watched, never selected on."""
-    user_sets = eval_sets[: len(config.data.eval)]
+def _best_metric(config: RunConfig, eval_sets: list[EvalSet], baseline: dict, guard: str | None) -> str | None:
+    """Model selection uses the user's eval sets; the retention set (``guard``) is watched, never selected on,
+    even when a data.eval set doubles as it."""
+    user_sets = [eval_set for eval_set in eval_sets[: len(config.data.eval)] if eval_set.name != guard]
     if not user_sets:
         return None
     chosen = config.training.metric_for_best_model or user_sets[0].evaluator.primary_metric
-    known = [metric for values in baseline.values() for metric in values]
+    if guard is not None and chosen in baseline.get(guard, {}):
+        raise ConfigError(
+            f"training.metric_for_best_model: '{chosen}' belongs to the forgetting guard ({guard}); select on "
+            "another eval set"
+        )
+    known = [metric for eval_set in user_sets for metric in baseline[eval_set.name]]
     if chosen not in known:
         raise ConfigError(f"training.metric_for_best_model: '{chosen}' is not measured; choose one of {known}")
     if config.training.save_best_model or config.training.early_stopping_patience:
@@ -432,20 +442,21 @@ def _write_reports(
     details = {
         "model": resolve_model_path(config.model.name),
         "strategy": config.strategy.name,
-        "loss": config.loss.name
-        + (f" + matryoshka {config.loss.matryoshka_dims}" if config.loss.matryoshka_dims else ""),
+        "loss": config.loss.describe(),
         "train data": str(config.data.train.path),
         "seed": str(config.training.seed),
         "forgetting guard": _guard_detail(config, prepared),
         "intervals": f"{config.statistics.confidence:.0%} paired bootstrap, {config.statistics.resamples} resamples"
         if config.statistics.resamples
         else "off",
+        "resampling": _resampling_detail(outcome["statistics"]),
         "wall time": f"{seconds / 60:.1f} min",
         "versions": f"embedtune {_version()}, sentence-transformers {sentence_transformers.__version__}, "
         f"python {platform.python_version()}",
     }
     title = f"embedtune run: {output_dir.name}"
-    shared = {"statistics": outcome["statistics"], "flags": outcome["flags"], "verdict": outcome["verdict"]}
+    shared = {key: outcome[key] for key in ("statistics", "flags", "verdict")}
+    shared["confidence"] = config.statistics.confidence
     write_text_atomic(output_dir / "report.md", markdown_report(outcome["metrics"], title, details, **shared))
     html = html_report(
         outcome["metrics"],
@@ -457,6 +468,12 @@ def _write_reports(
         dimension_curves=_dimension_curves(prepared, outcome["metrics"]),
     )
     write_text_atomic(output_dir / "report.html", html)
+
+
+def _resampling_detail(statistics: dict) -> str:
+    """Per eval set, what the bootstrap resampled: items, or clusters of pairs sharing a document."""
+    found = {name: next(iter(records.values()), {}).get("resampling") for name, records in statistics.items()}
+    return "; ".join(f"{name}: {how}" for name, how in found.items() if how) or "none"
 
 
 def _guard_detail(config: RunConfig, prepared: _Prepared) -> str:

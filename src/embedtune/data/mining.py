@@ -25,13 +25,9 @@ categories, hence unigrams by default.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -39,6 +35,7 @@ from pydantic import Field, field_validator, model_validator
 
 from embedtune.data.mining_report import diagnose, format_band
 from embedtune.data.mining_report import format_summary as format_summary  # re-exported: callers import it here
+from embedtune.data.mining_writers import write_mined as write_mined  # re-exported: callers import it here
 from embedtune.data.pairs import PairData
 from embedtune.data.spec import StrictModel
 from embedtune.errors import UserError
@@ -497,55 +494,3 @@ def _pair_data(source: str, documents: tuple[list[str], list[str]], rows: list[R
         groups=[categories[r[0]] for r in rows],
         lines=list(range(1, len(rows) + 1)),
     )
-
-
-# --- writing and reporting --------------------------------------------------------------------------------------
-
-
-def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"] = "jsonl") -> dict[str, Path]:
-    """Write ``train.<ext>``, ``eval.<ext>`` (sentence1, sentence2, label, phase, category: sentence1's category,
-    for group_mnrl), ``train_documents.tsv``,
-    ``eval_documents.tsv`` (text, category) and ``summary.json``, each atomically; returns the paths by role."""
-    from embedtune.rundir import write_json_atomic, write_text_atomic
-
-    if format not in ("jsonl", "tsv"):
-        raise UserError(f"mining: format must be jsonl or tsv, got {format!r}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "train": out_dir / f"train.{format}",
-        "eval": out_dir / f"eval.{format}",
-        "train_documents": out_dir / "train_documents.tsv",
-        "eval_documents": out_dir / "eval_documents.tsv",
-        "summary": out_dir / "summary.json",
-    }
-    for role in ("train", "eval"):
-        data: PairData = getattr(mined, role)
-        records = [
-            {"sentence1": a, "sentence2": b, "label": float(label), "phase": phase, "category": group}
-            for a, b, label, phase, group in zip(
-                data.texts1, data.texts2, data.labels or [], data.phases or [], data.groups or []
-            )
-        ]
-        write_text_atomic(paths[role], _jsonl(records) if format == "jsonl" else _tsv(records))
-    for role in ("train_documents", "eval_documents"):
-        texts, labels = getattr(mined, role)
-        records = [{"text": t, "category": c} for t, c in zip(texts, labels)]
-        write_text_atomic(paths[role], _tsv(records, ["text", "category"]))
-    write_json_atomic(paths["summary"], mined.summary)
-    return paths
-
-
-def _jsonl(records: list[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def _tsv(records: list[dict], header: list[str] | None = None) -> str:
-    """Tab-separated with csv quoting (what :func:`embedtune.data.readers.load_pairs` reads by default)."""
-    header = header or ["sentence1", "sentence2", "label", "phase", "category"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(header)
-    for r in records:
-        writer.writerow([f"{r[k]:g}" if isinstance(r[k], float) else r[k] for k in header])
-    return buffer.getvalue()

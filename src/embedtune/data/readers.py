@@ -25,7 +25,7 @@ _DELIMITERS = {"tsv": "\t", "csv": ","}
 #: Separators recognised in a one-column header, to say what the file probably uses instead.
 _DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 #: Commands whose ``--delimiter`` option reaches the reader (the hint names only options that exist).
-DELIMITER_COMMANDS = ("mine", "eval")
+DELIMITER_COMMANDS = ("mine", "eval", "compare")
 #: Longest field, in characters, in every format: Python's csv default, so TSV files read as before, and JSONL
 #: gets the same bound. A longer field is nearly always an unclosed quote that swallowed the lines after it.
 MAX_FIELD_CHARS = 131_072

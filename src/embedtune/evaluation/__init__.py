@@ -7,17 +7,31 @@ resamples to give confidence intervals of baseline, final and their difference.
 
 from __future__ import annotations
 
-from embedtune.evaluation.adversarial import AdversarialEvaluator
-from embedtune.evaluation.base import ItemEvaluator
-from embedtune.evaluation.bootstrap import bootstrap_intervals, paired_bootstrap, resample_indices
-from embedtune.evaluation.embed import encode_unique
-from embedtune.evaluation.isotropy import IsotropyEvaluator
-from embedtune.evaluation.knn import KNNEvaluator
-from embedtune.evaluation.matryoshka import MatryoshkaEvaluator
-from embedtune.evaluation.pair_classification import PairClassificationEvaluator
-from embedtune.evaluation.retrieval import RetrievalEvaluator
-from embedtune.evaluation.separability import SeparabilityEvaluator
-from embedtune.evaluation.sts import STSEvaluator
+from importlib import import_module
+
+#: Imported on first use: the eval-task configs of ``evaluation.tasks`` load with the run config, without torch.
+_HOMES = {
+    "AdversarialEvaluator": "adversarial",
+    "IsotropyEvaluator": "isotropy",
+    "ItemEvaluator": "base",
+    "KNNEvaluator": "knn",
+    "MatryoshkaEvaluator": "matryoshka",
+    "PairClassificationEvaluator": "pair_classification",
+    "RetrievalEvaluator": "retrieval",
+    "STSEvaluator": "sts",
+    "SeparabilityEvaluator": "separability",
+    "bootstrap_intervals": "bootstrap",
+    "encode_unique": "embed",
+    "paired_bootstrap": "bootstrap",
+    "resample_indices": "bootstrap",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "AdversarialEvaluator",

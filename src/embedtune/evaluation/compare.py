@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from embedtune.config import StatisticsConfig
 from embedtune.evaluation.bootstrap import paired_bootstrap
 from embedtune.evaluation.suite import EvalSet, Measurement, measure
@@ -22,6 +24,7 @@ def paired_statistics(eval_sets: list[EvalSet], first: Measurement, second: Meas
         if eval_set.name not in first.items or eval_set.name not in second.items:
             continue
         evaluator = eval_set.evaluator
+        groups, how = resampling_groups(evaluator)
         records = paired_bootstrap(
             evaluator,
             first.items[eval_set.name],
@@ -29,10 +32,25 @@ def paired_statistics(eval_sets: list[EvalSet], first: Measurement, second: Meas
             n_resamples=settings.resamples,
             seed=settings.seed,
             confidence=settings.confidence,
+            groups=groups,
         )
         prefix = f"{evaluator.name}_" if evaluator.name else ""
-        statistics[eval_set.name] = {prefix + metric: record for metric, record in records.items()}
+        statistics[eval_set.name] = {
+            prefix + metric: {**record, "resampling": how} for metric, record in records.items()
+        }
     return statistics
+
+
+def resampling_groups(evaluator) -> tuple[np.ndarray | None, str]:
+    """Pairs built from documents share them (mined pairs, category pairs: one document anchors many pairs), so
+    resampling pairs as if independent makes intervals too narrow. When a first text recurs, whole anchors are
+    resampled (cluster bootstrap); otherwise items are. Returns the group ids and how it was done, in words."""
+    texts = getattr(evaluator, "texts1", None)
+    if not texts or len(set(texts)) == len(texts):
+        return None, "items"
+    codes: dict[str, int] = {}
+    groups = np.array([codes.setdefault(text, len(codes)) for text in texts])
+    return groups, f"clusters of pairs sharing a first text ({len(codes)} clusters of {len(texts)} pairs)"
 
 
 def quality_table(columns: dict[str, dict[str, dict[str, float]]]) -> str:

@@ -1,6 +1,7 @@
 """Baseline-vs-final report: a Markdown table of every metric and a self-contained HTML version with plots.
 
-Both take optional bootstrap ``statistics`` (95% CIs and a significance marker) and ``flags`` (warnings shown first).
+Both take optional bootstrap ``statistics`` (intervals at ``confidence``, 95% by default, and a direction-aware
+significance mark), ``flags`` (warnings shown first) and ``verdict`` lines (shown before everything).
 The HTML also draws, when given, the training ``history``, pair ``similarities`` and Matryoshka ``dimension_curves``
 as inline PNG data URIs, so the file opens offline with no external asset.
 """
@@ -17,8 +18,8 @@ from embedtune.evaluation.verdict import direction, judgement
 # A significant gain and a significant loss must not look alike: the mark is in the metric's own direction.
 MARKS = {"better": "▲", "worse": "▼"}
 SIG_NOTE = (
-    "▲ better, ▼ worse: the 95% confidence interval of the delta excludes zero (paired bootstrap), in the metric's "
-    "direction; threshold is a setting, not a quality, and gets no delta"
+    "▲ better, ▼ worse: the {level} confidence interval of the delta excludes zero (paired bootstrap), in the "
+    "metric's direction; threshold is a setting, not a quality, and gets no delta"
 )
 HALVES = ("baseline", "final", "delta")
 
@@ -104,27 +105,28 @@ def markdown_report(
     statistics: dict | None = None,
     flags: list[str] | None = None,
     verdict: list[str] | None = None,
+    confidence: float = 0.95,
 ) -> str:
     lines = [f"# {title}", ""]
     lines += [f"**{line}**  " for line in verdict or []] + ([""] if verdict else [])
     lines += [f"> **Warning:** {flag}\n" for flag in flags or []]
     lines += [f"- **{key}**: {value}" for key, value in details.items()]
-    lines += ["", *_markdown_table(table_rows(metrics, statistics), with_stats=bool(statistics))]
+    lines += ["", *_markdown_table(table_rows(metrics, statistics), bool(statistics), f"{confidence:.0%}")]
     return "\n".join(lines) + "\n"
 
 
-def _markdown_table(rows: list[Row], with_stats: bool) -> list[str]:
+def _markdown_table(rows: list[Row], with_stats: bool, level: str = "95%") -> list[str]:
     if not with_stats:
         lines = ["| eval set | metric | baseline | final | delta |", "|---|---|---:|---:|---:|"]
         return lines + [f"| {r.name} | {r.metric} | {' | '.join(_cell_text(r, h) for h in HALVES)} |" for r in rows]
     lines = [
-        "| eval set | metric | baseline [95% CI] | final [95% CI] | delta [95% CI] | sig. |",
+        f"| eval set | metric | baseline [{level} CI] | final [{level} CI] | delta [{level} CI] | sig. |",
         "|---|---|---:|---:|---:|:---:|",
     ]
     for r in rows:
         cells = " | ".join(_cell_text(r, h) for h in HALVES)
         lines.append(f"| {r.name} | {r.metric} | {cells} | {r.mark} |")
-    return lines + ["", SIG_NOTE]
+    return lines + ["", SIG_NOTE.format(level=level)]
 
 
 STYLE = """
@@ -154,6 +156,7 @@ def html_report(
     similarities: dict | None = None,
     dimension_curves: dict | None = None,
     verdict: list[str] | None = None,
+    confidence: float = 0.95,
 ) -> str:
     """One file, no external assets, so it opens offline. Every optional part is left out when absent."""
     body = [
@@ -162,7 +165,7 @@ def html_report(
         _html_flags(flags or []),
         _html_details(details),
         "<h2>Metrics</h2>",
-        _html_table(table_rows(metrics, statistics), with_stats=bool(statistics)),
+        _html_table(table_rows(metrics, statistics), bool(statistics), f"{confidence:.0%}"),
         *_html_plot_sections(metrics, history or [], similarities or {}, dimension_curves or {}),
     ]
     head = f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style>"
@@ -202,18 +205,18 @@ def _html_cell(row: Row, half: str) -> str:
     return f"<td class='{'up' if delta > 0 else 'down' if delta < 0 else ''}'>{text}{ci}</td>"
 
 
-def _html_table(rows: list[Row], with_stats: bool) -> str:
-    ci = " [95% CI]" if with_stats else ""
+def _html_table(rows: list[Row], with_stats: bool, level: str = "95%") -> str:
+    ci = f" [{level} CI]" if with_stats else ""
     head = "".join(f"<th>{h}{ci}</th>" for h in HALVES) + ("<th>sig.</th>" if with_stats else "")
-    body = "".join(_html_row(row, with_stats) for row in rows)
+    body = "".join(_html_row(row, with_stats, level) for row in rows)
     table = f"<table><tr><th>eval set</th><th>metric</th>{head}</tr>{body}</table>"
-    return table + (f"<p class='note'>{html.escape(SIG_NOTE)}</p>" if with_stats else "")
+    return table + (f"<p class='note'>{html.escape(SIG_NOTE.format(level=level))}</p>" if with_stats else "")
 
 
-def _html_row(row: Row, with_stats: bool) -> str:
+def _html_row(row: Row, with_stats: bool, level: str = "95%") -> str:
     cells = "".join(_html_cell(row, half) for half in HALVES)
     if with_stats:
-        title = "better: 95% CI excludes zero" if row.mark == MARKS["better"] else "worse: 95% CI excludes zero"
+        title = f"{'better' if row.mark == MARKS['better'] else 'worse'}: {level} CI excludes zero"
         mark = f"<span class='sig {'up' if row.mark == MARKS['better'] else 'down'}' title='{title}'>{row.mark}</span>"
         mark = mark if row.mark else ""
         cells += f"<td style='text-align:center'>{mark}</td>"

@@ -24,7 +24,7 @@ def default_retention_data() -> EvalSetConfig | None:
     for root in (Path.cwd().parent, Path(__file__).resolve().parents[3].parent):
         path = root / SHARED_STSB_DEV
         if path.exists():
-            return EvalSetConfig(
+            return EvalSetConfig.create(
                 name=RETENTION_NAME,
                 path=path.resolve(),
                 task="sts",

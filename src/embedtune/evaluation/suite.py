@@ -16,7 +16,6 @@ from embedtune.data.readers import load_pairs
 from embedtune.errors import ConfigError, UserError
 
 logger = logging.getLogger("embedtune")
-PAIR_TASKS = {"sts", "pairs", "separability", "reranking", "isotropy", "adversarial"}
 
 
 @dataclass
@@ -47,7 +46,7 @@ def load_eval_sets(configs: list[EvalSetConfig], batch_size: int = 64) -> list[E
         name = metric_prefix(config)
         if any(existing.name == name for existing in sets):
             raise ConfigError(f"data.eval: two eval sets are named '{name}'; give each a distinct name:")
-        data = load_pairs(config) if config.task in PAIR_TASKS else None
+        data = load_pairs(config) if config.reads_pairs else None
         sets.append(EvalSet(name, config, data, build_evaluator(config, data, name, batch_size)))
     return sets
 
@@ -67,63 +66,9 @@ def build_evaluator(config: EvalSetConfig, data: PairData | None, name: str, bat
 
 
 def _evaluator(config: EvalSetConfig, data: PairData | None, name: str, batch_size: int):
-    from embedtune.evaluation.adversarial import AdversarialEvaluator
-    from embedtune.evaluation.isotropy import IsotropyEvaluator
-    from embedtune.evaluation.pair_classification import PairClassificationEvaluator
-    from embedtune.evaluation.retrieval import RetrievalEvaluator
-    from embedtune.evaluation.separability import SeparabilityEvaluator
-    from embedtune.evaluation.sts import STSEvaluator
-
-    task = config.task
-    if task == "sts":
-        evaluator = STSEvaluator.from_pairs(data, name=name)
-    elif task == "pairs":
-        threshold = load_pairs(config.threshold_data) if config.threshold_data is not None else None
-        evaluator = PairClassificationEvaluator.from_pairs(
-            data, name=name, threshold_data=threshold, folds=config.folds
-        )
-    elif task == "separability":
-        evaluator = SeparabilityEvaluator.from_pairs(data, name=name)
-    elif task == "reranking":
-        evaluator = RetrievalEvaluator.from_pairs(data, name=name)
-    elif task == "retrieval":
-        evaluator = RetrievalEvaluator.from_files(
-            config.queries, config.corpus, config.path, name=name, delimiter=config.delimiter
-        )
-    elif task == "isotropy":
-        evaluator = IsotropyEvaluator(list(dict.fromkeys(data.texts())), name=name, source=data.source)
-    elif task == "adversarial":
-        evaluator = AdversarialEvaluator.from_pairs(
-            data, name=name, min_roc_auc=config.min_roc_auc, min_f1=config.min_f1, folds=config.folds
-        )
-    else:
-        evaluator = _document_evaluator(config, name)
+    evaluator = config.build(data, name)
     evaluator.batch_size = batch_size
     return evaluator
-
-
-def _document_evaluator(config: EvalSetConfig, name: str):
-    from embedtune.data.documents import load_documents
-    from embedtune.evaluation.knn import KNNEvaluator
-    from embedtune.evaluation.pair_classification import PairClassificationEvaluator
-
-    columns = (config.columns.text1 or "text", config.columns.label or "category")
-    texts, labels = load_documents(config.path, *columns, config.format, config.delimiter)
-    if config.task == "knn" and config.index is not None:
-        index_texts, index_labels = load_documents(config.index, *columns, config.format, config.delimiter)
-        return KNNEvaluator(index_texts, index_labels, texts, labels, name=name, k=config.k, source=str(config.path))
-    if config.task == "knn":
-        return KNNEvaluator.from_documents(
-            texts,
-            labels,
-            name=name,
-            index_fraction=config.index_fraction,
-            seed=config.split_seed,
-            k=config.k,
-            source=str(config.path),
-        )
-    pairs = category_pairs(texts, labels, config.pairs_per_category, config.split_seed, str(config.path))
-    return PairClassificationEvaluator.from_pairs(pairs, name=name, folds=config.folds)
 
 
 def category_pairs(texts: list[str], labels: list[str], per_category: int, seed: int, source: str) -> PairData:

@@ -56,8 +56,10 @@ def load_model(name: str = DEFAULT_MODEL, max_seq_length: int | None = None, tru
     location = resolve_model_path(name)
     is_hub_id = not Path(location).exists()
     try:
+        # A cached hub id is not checked file by file like a folder: refuse pickle-based weights through the loader.
+        safe = {"model_kwargs": {"use_safetensors": True}} if is_hub_id else {}
         model = SentenceTransformer(
-            location, device="cpu", trust_remote_code=trust_remote_code, local_files_only=is_hub_id
+            location, device="cpu", trust_remote_code=trust_remote_code, local_files_only=is_hub_id, **safe
         )
     except (OSError, ValueError) as error:
         if is_hub_id:

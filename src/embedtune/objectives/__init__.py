@@ -1,8 +1,10 @@
-"""Training objectives: a registry of sentence-transformers losses plus the data checks each one needs."""
+"""Training objectives: the loss registry (one module per loss in ``objectives.losses``) and the data checks."""
 
 from __future__ import annotations
 
+from embedtune.config.methods import LOSSES, LossConfig
 from embedtune.objectives.build import build_loss, data_kind, prepare_training_data
-from embedtune.objectives.registry import LOSSES, LossSpec, get_loss_spec, register_loss
 
-__all__ = ["LOSSES", "LossSpec", "build_loss", "data_kind", "get_loss_spec", "prepare_training_data", "register_loss"]
+register_loss = LOSSES.register
+
+__all__ = ["LOSSES", "LossConfig", "build_loss", "data_kind", "prepare_training_data", "register_loss"]

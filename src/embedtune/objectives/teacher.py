@@ -198,3 +198,45 @@ def maybe_attentions_captured(model, enabled: bool):
         return
     with attentions_captured(model) as captured:
         yield captured
+
+
+def check_teachers(model, losses) -> None:
+    """Before anything is written: every teacher folder exists and is a SentenceTransformer folder, and every
+    ``layer_map`` index is a layer of the student (keys) and of the teacher (values). ``losses``: LossConfigs."""
+    from embedtune.errors import ConfigError
+
+    student = transformer_config(model).num_hidden_layers
+    for leaf in (leaf for loss in losses for leaf in loss.leaves()):
+        if getattr(leaf, "teacher", None) is None:  # not a distillation loss
+            continue
+        teacher = student if leaf.teacher == "self" else _teacher_layer_count(leaf.teacher)
+        if not isinstance(getattr(leaf, "layer_map", None), dict):
+            continue
+        for s, t in leaf.layer_map.items():
+            if not (0 <= s <= student and 0 <= t <= teacher):
+                raise ConfigError(
+                    f"loss.layer_map: {s} -> {t} is out of range (hidden states 0..{student} of the student, "
+                    f"0..{teacher} of the teacher; 0 is the embeddings)"
+                )
+
+
+def _teacher_layer_count(folder: str) -> int:
+    """The teacher's layer count, read from its config files (the weights load later, once)."""
+    import json
+    from pathlib import Path
+
+    from transformers import AutoConfig
+
+    from embedtune.errors import ConfigError
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"loss.teacher: {folder} not found; give a local SentenceTransformer folder")
+    try:
+        modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
+        first = root / modules[0].get("path", "")
+        return int(AutoConfig.from_pretrained(str(first), local_files_only=True).num_hidden_layers)
+    except (OSError, ValueError, KeyError, IndexError, AttributeError, TypeError) as error:
+        raise ConfigError(
+            f"loss.teacher: {folder} is not a SentenceTransformer folder ({str(error).splitlines()[0]})"
+        ) from None

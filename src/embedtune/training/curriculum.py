@@ -118,9 +118,15 @@ def sampler_factory(order: list[list[int]]) -> Callable:
 
 
 def restart_multipliers(
-    phase_steps: list[int], phases: tuple[Phase, ...], base_lr: float, shape: str, default_warmup: float
+    phase_steps: list[int],
+    phases: tuple[Phase, ...],
+    base_lr: float,
+    shape: str,
+    default_warmup: float,
+    warmup_steps: int | None = None,
 ) -> Callable[[int], float]:
-    """LambdaLR factor per optimizer step: each phase warms up to its own peak lr and decays within the phase."""
+    """LambdaLR factor per optimizer step: each phase warms up to its own peak lr and decays within the phase.
+    Warmup per phase: its own ``warmup_ratio``, else ``warmup_steps`` steps, else ``default_warmup`` of its steps."""
     bounds = [int(b) for b in np.cumsum([0, *phase_steps])]
 
     def factor(step: int) -> float:
@@ -128,7 +134,10 @@ def restart_multipliers(
         phase, length = phases[index], max(phase_steps[index], 1)
         local = int(step - bounds[index])  # plain ints and floats: the scheduler state is saved weights-only
         peak = (phase.lr or base_lr) / base_lr
-        warmup = int(round(length * (phase.warmup_ratio if phase.warmup_ratio is not None else default_warmup)))
+        if phase.warmup_ratio is None and warmup_steps is not None:
+            warmup = min(warmup_steps, length)
+        else:
+            warmup = int(round(length * (phase.warmup_ratio if phase.warmup_ratio is not None else default_warmup)))
         if local < warmup:
             return peak * (local + 1) / (warmup + 1)
         progress = min((local - warmup) / max(length - warmup, 1), 1.0)

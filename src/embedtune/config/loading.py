@@ -1,0 +1,255 @@
+"""Reading a run config: YAML, ``--set`` overrides, validation into one-line errors, and path resolution.
+
+Unknown keys are errors with a did-you-mean suggestion; ``--set a.b=value`` overrides are applied to the raw
+mapping before validation so they are checked exactly like the file. A setting of another method than the one
+named (``loss: {name: mnrl, margin: 0.3}``) is an error naming the key and the method; only a config read back
+from a run dir may carry other methods' settings at their defaults (older embedtune saved them all).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from embedtune.config.methods import EvalSetConfig, TeacherLossConfig
+from embedtune.config.registry import SAVED_RUN, is_method_base, registry_of
+from embedtune.config.sections import DEFAULT_MODEL, RunConfig, SuiteConfig
+from embedtune.data.spec import DataSpec
+from embedtune.errors import ConfigError
+
+
+def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML run config, apply ``a.b=value`` overrides, validate. Relative data paths resolve from the file."""
+    raw = _read_yaml(path)
+    for override in overrides:
+        _apply_override(raw, override)
+    config = _resolve_paths(parse_config(raw, source=str(path)), path.parent)
+    if config.data.suite is not None:
+        config.data.eval = [*config.data.eval, *load_suite(config.data.suite)]
+        config.data.suite = None  # inlined: the saved config.yaml is self-contained
+    return config
+
+
+def load_suite(path: Path) -> list[EvalSetConfig]:
+    """The eval sets of a suite file, with paths resolved from the suite file's folder."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a suite is a mapping with an 'evaluators' list")
+    try:
+        suite = SuiteConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error.errors()[0], SuiteConfig, raw)}") from None
+    for eval_set in suite.evaluators:
+        _resolve_eval_set(eval_set, path.parent)
+    return suite.evaluators
+
+
+def parse_config(raw: Any, source: str = "<config>", saved_run: bool = False) -> RunConfig:
+    """Validate a raw mapping. ``saved_run``: it is a run dir's config.yaml, whose older versions hold every
+    method's settings; those of other methods are dropped when at their defaults (a user's config is strict)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the config must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        return RunConfig.model_validate(raw, context={SAVED_RUN: saved_run})
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error.errors()[0], RunConfig, raw)}") from None
+
+
+def dump_config(config: RunConfig) -> str:
+    """YAML of every setting, each method with its own settings only."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The resolved config a run saved (paths absolute, defaults filled)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise ConfigError(f"{run_dir}: no config.yaml (not an embedtune run dir)")
+    return parse_config(_read_yaml(path), source=str(path), saved_run=True)
+
+
+def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
+    """``key (saved -> given)`` for every setting that differs, output_dir aside."""
+    before, after = _flat(saved.model_dump(mode="json")), _flat(given.model_dump(mode="json"))
+    keys = [key for key in dict.fromkeys([*before, *after]) if key != "output_dir"]
+    return [f"{key} ({before.get(key)!r} -> {after.get(key)!r})" for key in keys if before.get(key) != after.get(key)]
+
+
+def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
+    """A resume continues the run as it started: its saved config, unchanged. A config that differs is refused."""
+    saved = load_run_config(run_dir)
+    if given is not None:
+        changed = config_differences(saved, given)
+        if changed:
+            raise ConfigError(
+                f"{run_dir}: --resume would change the run: {', '.join(changed)}; resume without a config (the "
+                "run's own config.yaml is used) or start a new run"
+            )
+    return saved
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def input_paths(config: RunConfig) -> tuple[Path, ...]:
+    """Every file or folder the run reads: data, eval sets, the model and teachers given as folders."""
+    specs = [config.data.train, config.retention.data, *(task.data for task in config.data.tasks)]
+    if config.data.rehearsal is not None:
+        specs.append(config.data.rehearsal.data)
+    found = [spec.path for spec in specs if spec is not None]
+    for eval_set in config.data.eval:
+        found += [eval_set.path, *(path for path, _ in _eval_set_files(eval_set))]
+    teachers = [leaf.teacher for leaf in _teacher_leaves(config) if leaf.teacher != "self"]
+    found += [Path(name) for name in (config.model.name, *teachers) if Path(name).exists()]
+    return tuple(Path(path) for path in found if path is not None)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config ({error})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: {problem}") from None
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected key.path=value, e.g. training.lr=3e-5")
+    *parents, leaf = key.strip().split(".")
+    node = raw
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {override!r}: '{part}' is not a section")
+        node = child
+    try:
+        node[leaf] = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        node[leaf] = value
+
+
+def _describe(error: dict, root: Any = RunConfig, raw: Any = None) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{location}'{_suggestion(error['loc'], root, raw)}"
+    if error["type"] == "missing":
+        return f"missing required key '{location}'"
+    if error["type"] == "not_applicable":
+        return f"'{location}' {error['msg']}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"'{location}': {message}" if location else message
+
+
+def _suggestion(loc: tuple, root: Any, raw: Any = None) -> str:
+    """Did-you-mean among the keys of the section the unknown key is in; a method's section is its own class."""
+    model: Any = root
+    node = raw
+    for part in loc[:-1]:
+        node = _child(node, part)
+        if isinstance(part, int):
+            model = _method_class(model, node)  # an item of a list of methods: its own name picks its class
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return ""
+        model = _model_of(field.annotation)
+        if model is None:
+            return ""
+        if not isinstance(node, list):
+            model = _method_class(model, node)
+    names = list(model.model_fields) if hasattr(model, "model_fields") else []
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else f"; valid keys: {', '.join(names)}"
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _method_class(model: Any, node: Any) -> Any:
+    """A method's base class resolved to the class its raw mapping names; any other model as it is."""
+    if not is_method_base(model):
+        return model
+    return registry_of(model).class_for(node if isinstance(node, dict) else {}) or model
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``DataSpec | None`` or ``list[EvalSetConfig]``."""
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve_spec(spec: DataSpec | None, base: Path) -> None:
+    if spec is not None and not spec.path.is_absolute():
+        spec.path = (base / spec.path).resolve()
+
+
+def _eval_set_files(eval_set: EvalSetConfig) -> list[tuple[Path, str]]:
+    """The further files an eval task reads (a threshold set, queries, corpus, index), with their field names."""
+    found = []
+    for key in eval_set.own_settings():
+        value = getattr(eval_set, key)
+        if isinstance(value, DataSpec):
+            found.append((value.path, key))
+        elif isinstance(value, Path):
+            found.append((value, key))
+    return found
+
+
+def _resolve_eval_set(eval_set: EvalSetConfig, base: Path) -> None:
+    _resolve_spec(eval_set, base)
+    for key in eval_set.own_settings():
+        value = getattr(eval_set, key)
+        if isinstance(value, DataSpec):
+            _resolve_spec(value, base)
+        elif isinstance(value, Path) and not value.is_absolute():
+            setattr(eval_set, key, (base / value).resolve())
+
+
+def _teacher_leaves(config: RunConfig) -> list[TeacherLossConfig]:
+    losses = [config.loss, *(task.loss for task in config.data.tasks)]
+    return [leaf for loss in losses for leaf in loss.leaves() if isinstance(leaf, TeacherLossConfig)]
+
+
+def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
+    rehearsal = config.data.rehearsal.data if config.data.rehearsal is not None else None
+    for spec in (config.data.train, config.retention.data, rehearsal, *(task.data for task in config.data.tasks)):
+        _resolve_spec(spec, base)
+    for eval_set in config.data.eval:
+        _resolve_eval_set(eval_set, base)
+    if config.data.suite is not None and not config.data.suite.is_absolute():
+        config.data.suite = (base / config.data.suite).resolve()
+    model_path = base / config.model.name
+    if config.model.name != DEFAULT_MODEL and not Path(config.model.name).is_absolute() and model_path.exists():
+        config.model.name = str(model_path.resolve())
+    for leaf in _teacher_leaves(config):
+        if leaf.teacher == "self" or Path(leaf.teacher).is_absolute():
+            continue
+        if (base / leaf.teacher).exists():
+            leaf.teacher = str((base / leaf.teacher).resolve())
+    return config

@@ -1,0 +1,27 @@
+"""score_distill: the student's pair cosine regresses on the teacher's (embedtune.objectives.distillation)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from embedtune.config.methods import LOSSES, TeacherLossConfig
+
+
+@LOSSES.register
+class ScoreDistillLossConfig(TeacherLossConfig):
+    """Inputs: (sentence1, sentence2[, score]); the gold score only enters through gold_blend."""
+
+    name: Literal["score_distill"] = "score_distill"
+    gold_blend: float = Field(0.0, ge=0, le=1, description="target = (1 - b) teacher cosine + b gold score")
+
+    accepts: ClassVar = ("pairs", "scored", "binary", "triplets")
+    summary: ClassVar = (
+        "Student pair cosine regresses on the teacher's (teacher, optionally blended with gold scores: gold_blend)."
+    )
+
+    def build(self, model, teachers):
+        from embedtune.objectives.distillation import ScoreDistillLoss
+
+        return ScoreDistillLoss(model, teachers[self.teacher, "all"], gold_blend=self.gold_blend)
