@@ -24,11 +24,14 @@ COLUMNS = [
 
 
 def _row(label: str, metrics: dict, statistics: dict | None = None) -> str:
+    from embedtune.evaluation.interval import Interval
+
     cells = []
     for _, name, key in COLUMNS:
         value = metrics[name][key]
         stat = (statistics or {}).get(name, {}).get(key)
-        interval = f" ({stat['delta']:+.3f} [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}])" if stat else ""
+        found = Interval.of(stat)
+        interval = f" ({stat['delta']:+.3f} {found.format(digits=3)})" if found else ""
         cells.append(f"{value:.4f}{interval}")
     return f"| {label} | " + " | ".join(cells) + " |"
 

@@ -21,6 +21,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from embedtune.config import load_config
+    from embedtune.evaluation.interval import Interval
     from embedtune.evaluation.report import comparison_rows
     from embedtune.pipeline import run_training
 
@@ -43,10 +44,11 @@ def main() -> None:
             lines.append(f"| {name} | {metric} | {before:.4f} | {after:.4f} | {delta:+.4f} |")
             continue
         star = " *" if stat["excludes_zero"] else ""
+        found = {half: Interval.of(stat, half) for half in ("baseline", "final", "delta")}
+        ci = {half: f" {i.format(signed=half == 'delta', digits=3)}" if i else "" for half, i in found.items()}
         lines.append(
-            f"| {name} | {metric} | {before:.4f} [{stat['baseline_low']:.3f}, {stat['baseline_high']:.3f}] "
-            f"| {after:.4f} [{stat['final_low']:.3f}, {stat['final_high']:.3f}] "
-            f"| {delta:+.4f} [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]{star} |"
+            f"| {name} | {metric} | {before:.4f}{ci['baseline']} | {after:.4f}{ci['final']} "
+            f"| {delta:+.4f}{ci['delta']}{star} |"
         )
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -60,9 +60,10 @@ def write_general_pairs() -> None:
 
 
 def _interval(stat: dict | None) -> str:
-    if not stat:
-        return ""
-    return f" [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]{' *' if stat['excludes_zero'] else ''}"
+    from embedtune.evaluation.interval import Interval
+
+    interval = Interval.of(stat)
+    return f" {interval.format(digits=3)}{' *' if interval.excludes_zero else ''}" if interval else ""
 
 
 def main() -> None:

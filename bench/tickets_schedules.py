@@ -87,10 +87,12 @@ def _steps(output_dir: Path) -> int:
 
 
 def _cell(record: dict, name: str, metric: str) -> str:
+    from embedtune.evaluation.interval import Interval
+
     before = record["metrics"]["baseline"][name][metric]
     after = record["metrics"]["final"][name][metric]
-    stat = record["statistics"].get(name, {}).get(metric)
-    interval = f" [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]" if stat else ""
+    found = Interval.of(record["statistics"].get(name, {}).get(metric))
+    interval = f" {found.format(digits=3)}" if found else ""
     return f"{after:.4f} ({after - before:+.4f}{interval})"
 
 

@@ -52,11 +52,15 @@ def knn_against_svm(model, k: int = 5) -> dict:
 
 def knn_against_svm_line(model) -> str:
     """A markdown table row: kNN-5 accuracy of the model vs the SVM, with the paired 95% interval of the difference."""
+    from embedtune.evaluation.interval import Interval
+
     stat = knn_against_svm(model)["accuracy"]
     star = " *" if stat["excludes_zero"] else ""
+    found = Interval.of(stat)
+    interval = f" {found.format(digits=3)}" if found else ""
     return (
         f"| tickets kNN-5 vs TF-IDF + LinearSVC (same held-out documents) | accuracy | SVM {stat['baseline']:.4f} | "
-        f"kNN {stat['final']:.4f} | {stat['delta']:+.4f} [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]{star} |"
+        f"kNN {stat['final']:.4f} | {stat['delta']:+.4f}{interval}{star} |"
     )
 
 

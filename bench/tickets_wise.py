@@ -33,6 +33,7 @@ def main() -> None:
     from embedtune.config import EvalSetConfig, StatisticsConfig, load_suite
     from embedtune.data.spec import Columns
     from embedtune.evaluation.compare import paired_statistics
+    from embedtune.evaluation.interval import Interval
     from embedtune.evaluation.suite import load_eval_sets, measure
     from embedtune.modeling.interpolation import interpolate_weights, state_copy
     from embedtune.modeling.load import load_model
@@ -91,12 +92,8 @@ def main() -> None:
         for metric, value in values.items():
             if metric.endswith("threshold"):
                 continue
-            stat = statistics.get(name, {}).get(metric)
-            interval = (
-                f" [{stat['delta_low']:+.3f}, {stat['delta_high']:+.3f}]{' *' if stat['excludes_zero'] else ''}"
-                if stat
-                else ""
-            )
+            found = Interval.of(statistics.get(name, {}).get(metric))
+            interval = f" {found.format(digits=3)}{' *' if found.excludes_zero else ''}" if found else ""
             start = before.metrics[name][metric]
             out.append(f"| {name} | {metric} | {start:.4f} | {value:.4f} | {value - start:+.4f}{interval} |")
     out.append(knn_against_svm_line(model))

@@ -1,6 +1,6 @@
 """Print the config reference (every key, type, default, meaning) as Markdown, from the pydantic models.
 
-docs/config.md embeds its output between the config-reference markers; tests/test_readme.py checks they agree.
+docs/config.md embeds its output between the config-reference markers; tests/cli/test_readme.py checks they agree.
     .venv/bin/python scripts/config_reference.py
 """
 

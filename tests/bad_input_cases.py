@@ -1,4 +1,4 @@
-"""Bad inputs as a user meets them (issue 12): one case per mistake, shared by tests/test_bad_inputs.py and
+"""Bad inputs as a user meets them (issue 12): one case per mistake, shared by tests/cli/test_bad_inputs.py and
 scripts/bad_inputs_table.py (which writes docs/bad-inputs.md from the messages the cases actually print).
 
 Every case builds its files in its own folder, runs there (so the command reads as a user types it), and must end

@@ -1,4 +1,5 @@
-"""A stand-in model for evaluator tests: fixed vectors per text, honouring ``normalize_embeddings``."""
+"""The one stand-in for a SentenceTransformer in evaluator and mining tests: fixed vectors per text, honouring
+``normalize_embeddings``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import numpy as np
 
 
 class FakeEncoder:
-    """``encode`` returns the given vector of each text and records the texts of every call."""
+    """``encode`` returns the given vector of each text and records the texts (``calls``) and the keyword arguments
+    (``kwargs``) of every call."""
 
     def __init__(self, vectors: dict[str, list[float] | np.ndarray]) -> None:
         self.vectors = {text: np.asarray(vector, dtype=np.float64) for text, vector in vectors.items()}
         self.calls: list[list[str]] = []
+        self.kwargs: list[dict] = []
 
     def encode(self, texts, normalize_embeddings: bool = False, **kwargs) -> np.ndarray:
         self.calls.append(list(texts))
+        self.kwargs.append({**kwargs, "normalize_embeddings": normalize_embeddings})
         out = np.array([self.vectors[text] for text in texts], dtype=np.float32)
         if normalize_embeddings:
             out /= np.linalg.norm(out, axis=1, keepdims=True)

@@ -1,9 +1,17 @@
-"""Small builders shared by the training tests: toy pair files and run configs around the tiny model."""
+"""Builders and checks shared by the tests in every folder: toy pair files and run configs around the tiny model,
+the CLI as a function, phased (curriculum) configs, NLI files, synthetic documents for mining.
+
+Test files import these (``from helpers import ...``) and never import each other: tests/ is on ``sys.path`` because
+conftest.py lives there, a test module in a subfolder is not."""
 
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
+
+#: The repository root (recipes/, suites/, docs/, scripts/, pyproject.toml).
+ROOT = Path(__file__).resolve().parent.parent
 
 TOPICS = {
     "weather": [
@@ -148,3 +156,119 @@ def groups_by_name(seen: dict) -> dict[str, tuple[float, float]]:
                 assert names[id(parameter)] not in found, "a parameter in two groups"
                 found[names[id(parameter)]] = (group["lr"], group["weight_decay"])
     return found
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------------
+
+
+def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``embedtune ARGS`` in-process; return (exit code, stdout, stderr)."""
+    import pytest
+
+    from embedtune.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["embedtune", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    """Exit code 2, one non-blank line on stderr containing every fragment, no traceback."""
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# --- a two-phase curriculum run -----------------------------------------------------------------------------------
+
+
+def phased_config(tmp_path: Path, model_dir: Path) -> Path:
+    """run.yaml of a restart curriculum over two phases of 10 epochs (long enough to kill or interrupt mid-run)."""
+    import yaml
+
+    raw = run_config(tmp_path, model_dir, loss={"name": "cosine"})
+    rows = (tmp_path / "train.tsv").read_text().splitlines()
+    phased = tmp_path / "phased.tsv"
+    phased.write_text(
+        rows[0] + "\tphase\n" + "\n".join(f"{row}\t{1 + i % 2}" for i, row in enumerate(rows[1:])) + "\n"
+    )
+    raw["data"]["train"] = {
+        "path": str(phased),
+        "columns": {"label": "label", "phase": "phase"},
+        "score_range": [0, 5],
+    }
+    raw["training"].pop("max_steps")
+    raw["training"].update(
+        eval_steps=10,
+        save_total_limit=2,
+        logging_steps=5,
+        curriculum={"schedule": "restart", "phases": [{"phase": 1, "epochs": 10}, {"phase": 2, "epochs": 10}]},
+    )
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+# --- NLI ----------------------------------------------------------------------------------------------------------
+
+NLI_CLASSES = ["contradiction", "entailment", "neutral"]
+NLI_ROWS = [
+    ("a dog runs in the park", "an animal runs", "entailment"),
+    ("a dog runs in the park", "a cat sleeps at home", "contradiction"),
+    ("a dog runs in the park", "the dog is happy", "neutral"),
+    ("a man plays the song", "a man makes music", "entailment"),
+    ("a man plays the song", "a man is silent", "contradiction"),
+    ("a man plays the song", "nobody is silent", "contradiction"),
+    ("two children eat food", "kids eat", "entailment"),  # no contradiction: skipped in triplets
+]
+
+
+def write_nli(path, rows=NLI_ROWS, repeat: int = 1):
+    """TSV with an ``entailment`` class column; ``repeat`` > 1 repeats the rows with numbered first sentences."""
+    lines = ["sentence1\tsentence2\tscore\tentailment"]
+    lines += [
+        f"{a} {k}\t{b}\t3.0\t{c}" if repeat > 1 else f"{a}\t{b}\t3.0\t{c}" for k in range(repeat) for a, b, c in rows
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --- synthetic documents for category mining ------------------------------------------------------------------------
+
+#: Bands that the synthetic documents below fill: category words make same-category pairs similar, documents
+#: heavy in shared words make cross-category pairs similar.
+SYNTHETIC_PHASES = {
+    "1": {"positive": (0.3, 1.0), "negative": (0.0, 0.05)},
+    "2": {"positive": (0.15, 0.3), "negative": (0.05, 0.15)},
+    "3": {"positive": (0.0, 0.15), "negative": (0.15, 1.0)},
+}
+
+
+def synthetic_documents(per_category: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shared = [f"common{k}" for k in range(8)]
+    texts, labels = [], []
+    for c, category in enumerate(["alpha", "beta", "gamma"]):
+        own = [f"{category}{k}" for k in range(12)]
+        for d in range(per_category):
+            heavy = d % 3 == 0  # mostly shared words: the hard negatives
+            words = [*rng.choice(own, 3 if heavy else 6, replace=False), *rng.choice(shared, 5 if heavy else 1, False)]
+            texts.append(" ".join(str(w) for w in words) + f" doc{c}x{d}")
+            labels.append(category)
+    texts[0] = 'a "quoted"\ttabbed ' + texts[0]  # TSV output must quote this
+    return texts, labels
+
+
+def mining_config(**overrides):
+    """A ``MiningConfig`` over ``SYNTHETIC_PHASES``: 10 pairs per category, 5 eval pairs per category."""
+    from embedtune.data.mining import MiningConfig
+
+    values = {"pairs_per_category": 10, "eval_pairs_per_category": 5, "phases": SYNTHETIC_PHASES, **overrides}
+    return MiningConfig(**values)

@@ -498,6 +498,7 @@ def _model_of(location: str) -> str:
 
 
 def _print_comparison(before: dict, after: dict, label_a: str, label_b: str, statistics: dict | None = None) -> None:
+    from embedtune.evaluation.interval import Interval
     from embedtune.evaluation.report import MARKS, comparison_rows
     from embedtune.evaluation.verdict import judgement
 
@@ -506,7 +507,7 @@ def _print_comparison(before: dict, after: dict, label_a: str, label_b: str, sta
         cells = [f"{v:9.4f}" if v is not None else f"{'-':>9}" for v in (x, y)]
         shown = f"{delta:+9.4f}" if delta is not None else f"{'-':>9}"
         stat = (statistics or {}).get(name, {}).get(metric) if delta is not None else None
-        interval = f"  [{stat['delta_low']:+.4f}, {stat['delta_high']:+.4f}]" if stat else ""
+        interval = f"  {found}" if (found := Interval.of(stat)) is not None else ""
         marker = f" {MARKS[judged]} {judged}" if (judged := judgement(metric, delta, stat)) in MARKS else ""
         typer.echo(f"{name:<16} {metric:<32} {cells[0]} {cells[1]} {shown}{interval}{marker}")
 

@@ -9,10 +9,10 @@ as inline PNG data URIs, so the file opens offline with no external asset.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
 from embedtune.evaluation import plots
+from embedtune.evaluation.interval import Interval
 from embedtune.evaluation.verdict import direction, judgement
 
 # A significant gain and a significant loss must not look alike: the mark is in the metric's own direction.
@@ -43,10 +43,6 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 @dataclass
 class Row:
     """One table row: point values, their CI text (empty without statistics) and whether the delta is significant."""
@@ -60,11 +56,8 @@ class Row:
 
 
 def _ci(stat: dict, half: str) -> str:
-    low, high = stat.get(f"{half}_low"), stat.get(f"{half}_high")
-    if not (_finite(low) and _finite(high)):
-        return ""
-    signed = half == "delta"
-    return f"[{_fmt(low, signed)}, {_fmt(high, signed)}]"
+    interval = Interval.of(stat, half)
+    return interval.format(signed=half == "delta") if interval is not None else ""
 
 
 def _mark(metric: str, delta: float | None, stat: dict) -> str:
@@ -74,8 +67,8 @@ def _mark(metric: str, delta: float | None, stat: dict) -> str:
 def _significant(stat: dict) -> bool:
     if "excludes_zero" in stat:
         return bool(stat["excludes_zero"])
-    low, high = stat.get("delta_low"), stat.get("delta_high")
-    return _finite(low) and _finite(high) and (low > 0 or high < 0)
+    interval = Interval.of(stat)
+    return interval is not None and interval.excludes_zero
 
 
 def table_rows(metrics: dict, statistics: dict | None = None) -> list[Row]:

@@ -6,7 +6,14 @@ otherwise the line says "no clear difference". A metric with no interval (isotro
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from embedtune.evaluation.interval import Interval
+
+if TYPE_CHECKING:
+    from embedtune.config import RetentionConfig
+    from embedtune.evaluation.retention import RetentionCheck
 
 # Metrics where lower is better, by their unprefixed name; "threshold" is a setting, not a quality.
 LOWER_IS_BETTER = ("overlap", "neg_mean", "mean_cosine")
@@ -23,9 +30,10 @@ def direction(metric: str) -> int:
 def judgement(metric: str, delta: float | None, stat: dict | None) -> str | None:
     """``better`` / ``worse`` (interval excludes zero), ``no clear difference``, or None without an interval."""
     sign = direction(metric)
-    if sign == 0 or delta is None or not _has_interval(stat):
+    interval = Interval.of(stat)
+    if sign == 0 or delta is None or interval is None:
         return None
-    rising, falling = stat["delta_low"] > 0, stat["delta_high"] < 0  # the interval decides, not the point
+    rising, falling = interval.low > 0, interval.high < 0  # the interval decides, not the point
     if not (rising or falling):
         return "no clear difference"
     return "better" if (1 if rising else -1) * sign > 0 else "worse"
@@ -49,6 +57,18 @@ def _eval_line(name: str, metric: str, metrics: dict, statistics: dict) -> str:
     return f"{name}: {word}: {short} {delta:+.4f}{_interval(stat)} ({before:.4f} -> {after:.4f})"
 
 
+def retention_view(settings: RetentionConfig, name: str | None, check: RetentionCheck | None) -> dict:
+    """What the verdict says of the forgetting guard, for :func:`run_verdict`: why it is off, or which set
+    (``name``) it watched."""
+    if not settings.enabled:
+        return {"off": "retention.enabled is false: general semantics were not checked"}
+    if name is None or check is None:
+        return {"off": "no STS-B dev under ../shared/data; set retention.data to a general-semantics set"}
+    path = Path(settings.data.path) if settings.data is not None else None
+    label = "/".join(path.parts[-2:]) if path is not None else name
+    return {"name": name, "label": label, "check": check}
+
+
 def forgetting_line(retention: dict, statistics: dict) -> str:
     if "off" in retention:
         return f"forgetting check: OFF ({retention['off']})"
@@ -61,13 +81,7 @@ def forgetting_line(retention: dict, statistics: dict) -> str:
     return f"forgetting check, {name} ({retention['label']}): {change}, within {check.tolerance:g}"
 
 
-def _has_interval(stat: dict | None) -> bool:
-    return bool(stat) and all(_finite(stat.get(key)) for key in ("delta_low", "delta_high"))
-
-
 def _interval(stat: dict | None) -> str:
-    return f" [{stat['delta_low']:+.4f}, {stat['delta_high']:+.4f}]" if _has_interval(stat) else ""
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """`` [+0.0500, +0.0700]`` after a delta, or nothing without an interval."""
+    interval = Interval.of(stat)
+    return f" {interval}" if interval is not None else ""

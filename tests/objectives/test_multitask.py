@@ -1,0 +1,116 @@
+"""Multi-task training: batches per task through each task's loss, fixed or uncertainty weights, per-task history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from helpers import NLI_CLASSES, Captured, groups_by_name, run_config, write_nli, write_pairs
+
+from embedtune.config import parse_config
+from embedtune.errors import ConfigError, NonFiniteLossError
+from embedtune.objectives.multitask import TaskLoss
+from embedtune.pipeline import run_training
+
+
+class Fixed(torch.nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = torch.nn.Parameter(torch.tensor(value))
+        self.model = torch.nn.Identity()
+
+    def forward(self, features, labels):
+        return self.value * 1.0
+
+
+def test_fixed_and_uncertainty_weighting():
+    fixed = TaskLoss("sts", Fixed(2.0), weight=1.5)
+    assert float(fixed([], None)) == pytest.approx(3.0) and fixed.effective_weight() == 1.5
+    learned = TaskLoss("nli", Fixed(2.0), weight=1.0, uncertainty=True)
+    assert float(learned([], None)) == pytest.approx(1.0)  # s = 0: 0.5 * e^0 * 2 + 0
+    with torch.no_grad():
+        learned.log_variance.fill_(1.0)
+    assert float(learned([], None)) == pytest.approx(0.5 * torch.exp(torch.tensor(-1.0)).item() * 2 + 0.5)
+    assert learned.effective_weight() == pytest.approx(0.5 * torch.exp(torch.tensor(-1.0)).item())
+    assert learned.pop_raw_mean() == pytest.approx(2.0) and learned.pop_raw_mean() is None
+
+
+def test_non_finite_task_loss_names_the_task():
+    task = TaskLoss("nli", Fixed(float("inf")))
+    task.step = 9
+    with pytest.raises(NonFiniteLossError, match="the loss of task 'nli' is inf at step 9"):
+        task([], None)
+
+
+def multitask_config(tmp_path, model_dir, **training) -> dict:
+    raw = run_config(tmp_path, model_dir, loss={"name": "cosine"}, training={"max_steps": 8, "logging_steps": 2})
+    nli = write_nli(tmp_path / "nli.tsv", repeat=4)
+    raw["data"]["tasks"] = [
+        {
+            "name": "nli",
+            "data": {"path": str(nli), "columns": {"label": "entailment"}, "label_classes": NLI_CLASSES},
+            "loss": {"name": "softmax"},
+            "weight": 0.5,
+        },
+        {
+            "name": "para",
+            "data": {
+                "path": str(write_pairs(tmp_path / "para.tsv", n=32, seed=5, scored=False)),
+                "columns": {"label": "label"},
+            },
+            "loss": {"name": "mnrl"},
+        },
+    ]
+    raw["training"].update(training)
+    return raw
+
+
+@pytest.mark.parametrize("weighting", ["fixed", "uncertainty"])
+def test_tasks_train_one_shared_encoder_and_log_each_task(tmp_path, tiny_model_dir, weighting):
+    raw = multitask_config(tmp_path, tiny_model_dir, task_sampling="round_robin", task_weighting=weighting)
+    result = run_training(parse_config(raw), tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    train = [r for r in records if r["kind"] == "train" and r["step"] > 1]
+    logged = {key for r in train for key in r if key.startswith("task_")}
+    assert {"task_main_loss", "task_nli_loss", "task_para_loss", "task_nli_weight"} <= logged
+    if weighting == "fixed":
+        assert all(r["task_nli_weight"] == 0.5 and r["task_main_weight"] == 1.0 for r in train)
+    else:
+        assert any(r["task_nli_weight"] != 0.25 for r in train[1:])  # learned: moves away from 0.5 * e^0
+    assert result.metrics["final"]
+
+
+def test_tasks_validate_names_and_do_not_combine_with_a_curriculum(tmp_path, tiny_model_dir):
+    raw = multitask_config(tmp_path, tiny_model_dir)
+    raw["data"]["tasks"][1]["name"] = "main"
+    with pytest.raises(ConfigError, match="not 'main'"):
+        parse_config(raw)
+    raw = multitask_config(tmp_path, tiny_model_dir)
+    raw["training"]["curriculum"] = {"phases": [{"phase": 1}]}
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        parse_config(raw)
+    raw = multitask_config(tmp_path, tiny_model_dir)
+    raw["data"]["tasks"][0]["loss"] = {"name": "cosine"}
+    with pytest.raises(ConfigError, match="holds classes rows"):
+        run_training(parse_config(raw), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_uncertainty_log_variances_have_their_own_group_and_move_at_an_encoder_lr(tmp_path, tiny_model_dir):
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", lr=2e-5, weight_decay=0.01)
+    run_training(parse_config(raw), tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    last = [r for r in records if r["kind"] == "train"][-1]
+    # 0.5 * e^-s: s moves ~0.01 in 6 steps at its own lr; at the encoder's 2e-5 it moved ~1e-4 (weight change 3e-5)
+    assert abs(last["task_nli_weight"] - 0.25) > 0.001
+
+
+def test_uncertainty_log_variances_reach_the_optimizer_without_decay(tmp_path, tiny_model_dir, trainer_seen):
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", lr=2e-5, task_weighting_lr=0.02)
+    with pytest.raises(Captured):
+        run_training(parse_config(raw), tmp_path / "run")
+    groups = groups_by_name(trainer_seen)
+    variances = {name: group for name, group in groups.items() if name.endswith("log_variance")}
+    assert len(variances) == 3 and set(variances.values()) == {(0.02, 0.0)}
+    assert all(lr == pytest.approx(2e-5) for name, (lr, _) in groups.items() if name not in variances)
