@@ -58,6 +58,13 @@ def overrides(kind: str, phases: tuple[int, ...] | None, shuffled_epochs: int | 
     return [*out, f"training.curriculum.phases=[{listed}]"]
 
 
+def _relative_to_recipe(setting: str) -> str:
+    key, _, value = setting.partition("=")
+    if key != "data.train.path":
+        return setting
+    return f"{key}={os.path.relpath(value, RECIPE.parent)}"
+
+
 def run(name: str) -> dict:
     from embedtune.config import load_config
     from embedtune.pipeline import run_training
@@ -70,7 +77,8 @@ def run(name: str) -> dict:
         "name": name,
         "hard_negatives": kind,
         "phases": phases,
-        "overrides": settings,
+        # as given on the command line, but relative to the recipe's folder: no path of this machine in the results
+        "overrides": [_relative_to_recipe(setting) for setting in settings],
         "minutes": round(result.seconds / 60, 1),
         "metrics": result.metrics,
         "statistics": result.statistics,
