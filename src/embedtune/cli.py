@@ -78,7 +78,7 @@ Text2Option = Annotated[str | None, typer.Option(help="second text column (defau
 LabelOption = Annotated[str | None, typer.Option(help="label column (default: score for sts, label for pairs)")]
 RangeOption = Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5 for STS-B")]
 ResamplesOption = Annotated[int, typer.Option(help="bootstrap resamples for intervals (0: none)")]
-FoldsOption = Annotated[int, typer.Option(help="pairs: k-fold CV for the F1 threshold")]
+FoldsOption = Annotated[int | None, typer.Option(help="pairs: k-fold CV for the F1 threshold (default 5)")]
 DelimiterOption = Annotated[str | None, typer.Option(help="field separator of --data if not the suffix's, e.g. ';'")]
 
 
@@ -94,7 +94,7 @@ def eval_(
     text2: Text2Option = None,
     label: LabelOption = None,
     score_range: RangeOption = "0,1",
-    folds: FoldsOption = 5,
+    folds: FoldsOption = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
     delimiter: DelimiterOption = None,
 ) -> None:
@@ -130,7 +130,7 @@ def compare(
     score_range: RangeOption = "0,1",
     resamples: ResamplesOption = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
-    folds: FoldsOption = 5,
+    folds: FoldsOption = None,
     delimiter: DelimiterOption = None,
 ) -> None:
     """Compare two run dirs (final metrics on their shared eval sets) or two models on the same --data/--suite.
@@ -463,6 +463,8 @@ def _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delim
     if (data is None) == (suite is None):
         raise UserError("pass exactly one of --data FILE or --suite SUITE.yaml")
     if suite is not None:
+        if folds is not None:
+            raise UserError("--folds applies to --data; in a suite, set folds: on its pairs eval sets")
         return load_eval_sets(load_suite(suite))
     config = _eval_config_from_options(data, task, text1, text2, label, score_range, folds, delimiter)
     return load_eval_sets([config])
@@ -477,7 +479,9 @@ def _eval_config_from_options(data, task, text1, text2, label, score_range, fold
     try:
         low, high = _score_range(score_range)
         columns = Columns(text1=text1, text2=text2, label=label or ("score" if task == "sts" else "label"))
-        options = {"folds": folds} if task == "pairs" else {}  # --folds is a setting of pairs only
+        if folds is not None and task != "pairs":
+            raise UserError(f"--folds applies to --task pairs (the F1 threshold), not --task {task}")
+        options = {"folds": folds} if folds is not None else {}
         return EvalSetConfig.create(
             path=data, task=task, columns=columns, score_range=(low, high), delimiter=delimiter, **options
         )

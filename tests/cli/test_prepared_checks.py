@@ -4,7 +4,7 @@ selection criterion (issue 13, section 1)."""
 from __future__ import annotations
 
 import pytest
-from helpers import ROOT, Captured, cli, run_config, write_pairs
+from helpers import ROOT, Captured, assert_one_line_error, cli, run_config, write_pairs
 
 from embedtune.config import parse_config
 from embedtune.errors import ConfigError
@@ -96,3 +96,9 @@ def test_transformers_floor_is_the_major_version_warmup_relies_on():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     spec = next(dep for dep in project["project"]["dependencies"] if dep.startswith("transformers"))
     assert ">=5.0" in spec  # a float warmup_steps < 1 is a ratio only in transformers 5
+
+
+def test_folds_where_they_do_not_apply_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    data = write_pairs(tmp_path / "sts.tsv", n=12, seed=2, scored=True)
+    code, _, err = cli(monkeypatch, capsys, "eval", "--data", str(data), "--label", "label", "--folds", "3")
+    assert_one_line_error(code, err, "--folds applies to --task pairs")

@@ -119,3 +119,18 @@ def test_every_suite_validates_and_round_trips(suite):
 
 def test_there_are_recipes_and_suites():
     assert len(RECIPES) >= 2 and len(SUITES) >= 2
+
+
+def test_a_recipe_that_turns_the_forgetting_guard_off_says_why():
+    """The guard is on unless a recipe says, on the same line, why it is off (issue 14)."""
+    import re
+
+    from helpers import ROOT
+
+    for recipe in sorted((ROOT / "recipes").glob("*.yaml")):
+        text = recipe.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+        if (raw.get("retention") or {}).get("enabled", True):
+            continue
+        line = next(line for line in text.splitlines() if re.match(r"\s+enabled:\s*false", line))
+        assert re.search(r"#\s*\S.{10,}", line), f"{recipe.name}: retention.enabled: false needs a comment saying why"
