@@ -5,24 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import Field
-
-from embedtune.config.methods import LOSSES, MatryoshkaLossConfig
+from embedtune.config.methods import LOSSES
 from embedtune.errors import ConfigError
+from embedtune.objectives.losses.mnrl import MNRLLossConfig
 
 if TYPE_CHECKING:
     from embedtune.data.pairs import PairData
 
 
 @LOSSES.register
-class GroupMNRLLossConfig(MatryoshkaLossConfig):
+class GroupMNRLLossConfig(MNRLLossConfig):
     """Inputs: (anchor, positive[, negative]) plus data.train.columns.group, e.g. each row's category."""
 
-    name: Literal["group_mnrl"] = "group_mnrl"
-    scale: float = Field(20.0, gt=0, description="similarity scale (inverse temperature)")
+    name: Literal["group_mnrl"] = "group_mnrl"  # mnrl's settings and data, its own masking
 
-    accepts: ClassVar = ("pairs", "triplets", "binary")
-    in_batch_negatives: ClassVar = True
     summary: ClassVar = (
         "MNRL that never uses a text of the anchor's own group (data columns.group, e.g. its category) as an "
         "in-batch negative: no false negatives from pairs mined by category. Binary data keeps its label-1 rows."
