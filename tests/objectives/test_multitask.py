@@ -114,3 +114,15 @@ def test_uncertainty_log_variances_reach_the_optimizer_without_decay(tmp_path, t
     variances = {name: group for name, group in groups.items() if name.endswith("log_variance")}
     assert len(variances) == 3 and set(variances.values()) == {(0.02, 0.0)}
     assert all(lr == pytest.approx(2e-5) for name, (lr, _) in groups.items() if name not in variances)
+
+
+def test_uncertainty_weighting_with_a_head_lr_keeps_the_log_variances_in_their_own_group(
+    tmp_path, tiny_model_dir, trainer_seen
+):
+    """No head parameters besides the learned task weights (the NLI task and its classifier left out)."""
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", head_lr=1e-3, task_weighting_lr=0.02)
+    raw["data"]["tasks"] = [task for task in raw["data"]["tasks"] if task["name"] != "nli"]
+    with pytest.raises(Captured):
+        run_training(parse_config(raw), tmp_path / "run")
+    variances = {name: group for name, group in groups_by_name(trainer_seen).items() if name.endswith("log_variance")}
+    assert len(variances) == 2 and set(variances.values()) == {(0.02, 0.0)}

@@ -48,7 +48,7 @@ def layerwise_lr_mapping(names: list[str], lr: float, decay: float | None, head_
         for layer in range(count):
             mapping[rf"(^|\.)model\.0\..*\.encoder\.layers?\.{layer}\."] = lr * decay ** (count - 1 - layer)
         mapping[r"(^|\.)model\.0\..*\.embeddings\."] = lr * decay**count
-    if head_lr is not None and any(not TRANSFORMER.search(n) for n in names):
+    if head_lr is not None and any(re.search(HEAD_PATTERN, n) for n in names):  # the pattern itself decides
         mapping[HEAD_PATTERN] = head_lr
     return mapping
 
