@@ -149,10 +149,7 @@ def prepare_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
     if path.exists() and overwrite and not resume:
         _remove_run_entries(path)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        path.mkdir(parents=True, exist_ok=True)  # check_run_dir has proven the location writable
     except OSError as error:
         raise UserError(
             f"{path}: cannot write to the output dir ({error.strerror}); choose another with --output"

@@ -120,7 +120,8 @@ def test_uncertainty_weighting_with_a_head_lr_keeps_the_log_variances_in_their_o
     tmp_path, tiny_model_dir, trainer_seen
 ):
     """No head parameters besides the learned task weights (the NLI task and its classifier left out)."""
-    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", head_lr=1e-3, task_weighting_lr=0.02)
+    settings = {"task_weighting": "uncertainty", "head_lr": 1e-3, "task_weighting_lr": 0.02}
+    raw = multitask_config(tmp_path, tiny_model_dir, **settings)
     raw["data"]["tasks"] = [task for task in raw["data"]["tasks"] if task["name"] != "nli"]
     with pytest.raises(Captured):
         run_training(parse_config(raw), tmp_path / "run")

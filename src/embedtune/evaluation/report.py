@@ -64,13 +64,6 @@ def _mark(metric: str, delta: float | None, stat: dict) -> str:
     return MARKS.get(judgement(metric, delta, stat) or "", "")
 
 
-def _significant(stat: dict) -> bool:
-    if "excludes_zero" in stat:
-        return bool(stat["excludes_zero"])
-    interval = Interval.of(stat)
-    return interval is not None and interval.excludes_zero
-
-
 def table_rows(metrics: dict, statistics: dict | None = None) -> list[Row]:
     """The comparison rows with, where ``statistics[eval set][metric]`` exists, CIs and the significance flag."""
     rows = []
@@ -81,7 +74,8 @@ def table_rows(metrics: dict, statistics: dict | None = None) -> list[Row]:
         if direction(metric) == 0:  # a setting: no delta, no interval of one, no mark
             values["delta"], stat = None, {key: v for key, v in stat.items() if not key.startswith("delta")}
         cis = {half: _ci(stat, half) for half in HALVES}
-        rows.append(Row(name, metric, values, cis, _significant(stat), _mark(metric, values["delta"], stat)))
+        mark = _mark(metric, values["delta"], stat)
+        rows.append(Row(name, metric, values, cis, bool(mark), mark))  # significant: the same test as the mark
     return rows
 
 

@@ -43,8 +43,7 @@ class LoraStrategyConfig(StrategyConfig):
     def apply(self, model) -> dict[str, float]:
         from peft import LoraConfig, TaskType
 
-        self.check(model)
-        model.add_adapter(
+        model.add_adapter(  # the target modules were checked before the baseline (check_strategy)
             LoraConfig(
                 task_type=TaskType.FEATURE_EXTRACTION,
                 r=self.lora_r,
