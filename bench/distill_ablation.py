@@ -1,4 +1,4 @@
-"""What wrecks SICK relatedness in recipes/distill-balanced.yaml: each component off in turn, every general set measured.
+"""What wrecks SICK relatedness in recipes/distill-balanced.yaml: each part off in turn, all general sets measured.
 
 .venv/bin/python bench/distill_ablation.py [--only NAME ...]   (teacher first: ../shared/tools/get-teacher-mpnet
 ../models/all-mpnet-base-v2 from the repo root). Each variant is the recipe with one change; all are trained with

@@ -18,10 +18,10 @@ from transformers import set_seed
 from embedtune.config import RunConfig, dump_config, input_paths, resumed_config
 from embedtune.errors import ForgettingError, Interrupted, resource_error
 from embedtune.evaluation.compare import paired_statistics
-from embedtune.evaluation.retention import RetentionCheck, check_retention, with_retention_data
+from embedtune.evaluation.retention import RetentionCheck, check_guards, check_retention, with_retention_data
 from embedtune.evaluation.run_report import RunOutcome, write_run_reports
 from embedtune.evaluation.suite import Measurement, measure
-from embedtune.evaluation.verdict import retention_view, run_verdict
+from embedtune.evaluation.verdict import forgetting_lines, run_verdict
 from embedtune.modeling.finalize import finalize_model
 from embedtune.modeling.interpolation import state_copy
 from embedtune.modeling.load import load_model
@@ -51,9 +51,9 @@ class RunResult:
     metrics: dict
     seconds: float
     model: object = None  # the tuned model in memory (what model/ holds)
-    retention: RetentionCheck | None = None
+    retention: list[RetentionCheck] = field(default_factory=list)  # one check per guarded set
     statistics: dict = field(default_factory=dict)
-    verdict: list[str] = field(default_factory=list)  # one line per eval set, then the forgetting check
+    verdict: list[str] = field(default_factory=list)  # one line per eval set, then one per guarded set
 
 
 @dataclass
@@ -103,18 +103,18 @@ def run_training(
         statistics = paired_statistics(data.eval_sets, prepared.baseline, final, config.statistics)
         write_json_atomic(output_dir / "metrics.json", metrics)
         write_json_atomic(output_dir / "statistics.json", statistics)
-        retention = _retention(config, metrics, data.retention_name)
-        flags = [retention.message()] if retention is not None and retention.forgot else []
-        flags += balance_warnings
-        targets = data.eval_sets[: len(config.data.eval)]  # the retention set, when added, has its own line
-        view = retention_view(config.retention, data.retention_name, retention)
-        verdict = run_verdict(targets, metrics, statistics, view)
+        retention = check_guards(metrics, data.guards)
+        forgot = [check.message() for check in retention if check.forgot]
+        off = [f"forgetting guard OFF: {data.guard_off}"] if not config.retention.enabled else []
+        flags = [*off, *forgot, *balance_warnings]
+        guard_lines = forgetting_lines(retention, statistics, data.guard_off)
+        verdict = run_verdict(data.targets, metrics, statistics, guard_lines)
         outcome = RunOutcome(metrics, statistics, flags, verdict)
         write_run_reports(
             config,
             output_dir,
             data.eval_sets,
-            data.retention_name,
+            data.guards,
             prepared.baseline,
             final,
             outcome,
@@ -134,8 +134,8 @@ def run_training(
     elif (output_dir / "checkpoints").exists():
         follow_umask(output_dir / "checkpoints")
     set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags, verdict=verdict)
-    if retention is not None and retention.forgot and config.retention.fail_on_forgetting:
-        raise ForgettingError(f"{retention.message()}; the model is kept in {output_dir / 'model'}")
+    if forgot and config.retention.fail_on_forgetting:
+        raise ForgettingError(f"{'; '.join(forgot)}; the model is kept in {output_dir / 'model'}")
     return RunResult(output_dir, metrics, seconds, model, retention, statistics, verdict)
 
 
@@ -150,18 +150,10 @@ def _prepare(config: RunConfig) -> _Prepared:
     _log_metrics("baseline", baseline.metrics)
     base_state = state_copy(model) if config.training.interpolate_base is not None else None
     selected = best_metric(config, inputs, baseline.metrics)
-    if inputs.retention_name:
-        both = {"baseline": baseline.metrics, "final": baseline.metrics}
-        check_retention(both, inputs.retention_name, config.retention.metric, 0.0)
+    both = {"baseline": baseline.metrics, "final": baseline.metrics}
+    for guard in inputs.guards:  # a metric the set does not measure fails here, before the run dir exists
+        check_retention(both, guard.name, guard.metric, 0.0)
     return _Prepared(inputs, model, baseline, selected, base_state)
-
-
-def _retention(config: RunConfig, metrics: dict, name: str | None) -> RetentionCheck | None:
-    if not name:
-        return None
-    check = check_retention(metrics, name, config.retention.metric, config.retention.tolerance)
-    (logger.warning if check.forgot else logger.info)("%s", check.message())
-    return check
 
 
 def _interrupted(output_dir: Path, progress: StepCounter) -> Interrupted:

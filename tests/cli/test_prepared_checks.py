@@ -39,25 +39,26 @@ def test_layer_map_indices_out_of_range_fail_before_the_run_dir(tmp_path, tiny_m
     assert not (tmp_path / "run").exists()
 
 
-def retention_first(tmp_path, model_dir) -> dict:
-    """The retention file is also the first data.eval set: it doubles as the guard."""
+def guarded(tmp_path, model_dir) -> dict:
+    """A run selecting on its eval set, with a general set guarded."""
     raw = run_config(tmp_path, model_dir)
     general = write_pairs(tmp_path / "general.tsv", n=24, seed=3, scored=True)
     guard = {"name": "general", "path": str(general), "task": "sts", "columns": {"label": "label"}}
-    raw["data"]["eval"].insert(0, {**guard, "score_range": [0, 5]})
-    raw["retention"] = {"enabled": True, "data": {**guard, "score_range": [0, 5]}}
+    raw["retention"] = {"enabled": True, "sets": [{"data": {**guard, "score_range": [0, 5]}}]}
     raw["training"].update(save_best_model=True)
     return raw
 
 
-def test_model_selection_skips_the_retention_set_even_when_it_comes_first(tmp_path, tiny_model_dir, trainer_seen):
+def test_the_guard_sets_are_neither_selected_on_nor_evaluated_during_training(tmp_path, tiny_model_dir, trainer_seen):
     with pytest.raises(Captured):
-        run_training(parse_config(retention_first(tmp_path, tiny_model_dir)), tmp_path / "run")
-    assert trainer_seen["trainer"].args.metric_for_best_model == "eval_toy_roc_auc"
+        run_training(parse_config(guarded(tmp_path, tiny_model_dir)), tmp_path / "run")
+    trainer = trainer_seen["trainer"]
+    assert trainer.args.metric_for_best_model == "eval_toy_roc_auc"
+    assert [evaluator.name for evaluator in trainer.evaluator.evaluators] == ["toy"]
 
 
 def test_metric_for_best_model_may_not_name_a_retention_metric(tmp_path, tiny_model_dir):
-    raw = retention_first(tmp_path, tiny_model_dir)
+    raw = guarded(tmp_path, tiny_model_dir)
     raw["training"]["metric_for_best_model"] = "general_spearman"
     with pytest.raises(ConfigError, match="general_spearman.*forgetting guard"):
         run_training(parse_config(raw), tmp_path / "run")

@@ -134,3 +134,25 @@ def test_a_recipe_that_turns_the_forgetting_guard_off_says_why():
             continue
         line = next(line for line in text.splitlines() if re.match(r"\s+enabled:\s*false", line))
         assert re.search(r"#\s*\S.{10,}", line), f"{recipe.name}: retention.enabled: false needs a comment saying why"
+
+
+@pytest.mark.parametrize(
+    ("retention", "expected"),
+    [
+        ({"data": {"path": "a.tsv"}, "sets": [{"data": {"path": "b.tsv"}}]}, "retention.sets or retention.data"),
+        ({"metric": "spearman"}, "retention.metric goes with retention.data"),
+        ({"sets": [{"data": {"path": "a.tsv"}, "tolerance": -1}]}, "retention.sets.0.tolerance"),
+    ],
+    ids=["both-forms", "metric-without-data", "negative-tolerance"],
+)
+def test_guard_settings_that_cannot_be_meant_are_refused(retention, expected):
+    with pytest.raises(ConfigError, match=expected):
+        parse_config({**MINIMAL, "retention": retention}, source="run.yaml")
+
+
+def test_every_shipped_recipe_runs_with_the_guard_on():
+    from helpers import ROOT
+
+    for recipe in sorted((ROOT / "recipes").glob("*.yaml")):
+        raw = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+        assert (raw.get("retention") or {}).get("enabled", True), f"{recipe.name} turns the forgetting guard off"

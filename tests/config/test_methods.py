@@ -99,6 +99,11 @@ def test_the_three_silent_settings_exit_2_with_one_line(
             {"data": {"path": "x.tsv", "folds": 3}},
             "'retention.data.folds' does not apply to eval task sts",
         ),
+        (
+            "retention",
+            {"sets": [{"data": {"path": "x.tsv", "folds": 3}}]},
+            "'retention.sets.0.data.folds' does not apply to eval task sts",
+        ),
     ],
 )
 def test_settings_of_another_method_are_refused(section, value, expected):

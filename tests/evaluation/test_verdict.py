@@ -10,10 +10,10 @@ import pytest
 import yaml
 from helpers import cli, run_config
 
-from embedtune.config import EvalSetConfig, parse_config
+from embedtune.config import EvalSetConfig, GuardSetConfig, parse_config
 from embedtune.data.spec import Columns
 from embedtune.evaluation.retention import RetentionCheck
-from embedtune.evaluation.verdict import forgetting_line, run_verdict
+from embedtune.evaluation.verdict import forgetting_line, forgetting_lines, run_verdict
 from embedtune.pipeline import run_training
 
 
@@ -41,7 +41,7 @@ def test_each_eval_set_gets_better_worse_or_no_clear_difference_on_its_primary_m
         "c": {"c_f1": interval(-0.02, 0.04)},
     }
     targets = [target("a", "a_roc_auc"), target("b", "b_spearman"), target("c", "c_f1"), target("d", "d_isotropy")]
-    lines = run_verdict(targets, metrics, statistics, {"off": "retention.enabled is false"})
+    lines = run_verdict(targets, metrics, statistics, forgetting_lines([], statistics, "retention.enabled is false"))
     assert lines == [
         "a: better: roc_auc +0.0870 [+0.0500, +0.1200] (0.8000 -> 0.8870)",
         "b: worse: spearman -0.0500 [-0.0800, -0.0200] (0.8000 -> 0.7500)",
@@ -52,14 +52,13 @@ def test_each_eval_set_gets_better_worse_or_no_clear_difference_on_its_primary_m
 
 
 def test_the_forgetting_check_names_the_set_and_says_within_or_forgot():
-    kept = RetentionCheck("retention", "retention_spearman", 0.82, 0.811, 0.01)
+    kept = RetentionCheck("retention", "retention_spearman", 0.82, 0.811, 0.01, "stsb/dev.tsv")
     stat = {"retention": {"retention_spearman": interval(-0.014, -0.004)}}
-    view = {"name": "retention", "label": "stsb/dev.tsv", "check": kept}
-    assert forgetting_line(view, stat) == (
+    assert forgetting_line(kept, stat) == (
         "forgetting check, retention (stsb/dev.tsv): spearman -0.0090 [-0.0140, -0.0040], within 0.01"
     )
-    view["check"] = RetentionCheck("retention", "retention_spearman", 0.82, 0.79, 0.01)
-    assert "FORGOT: spearman -0.0300" in forgetting_line(view, stat)
+    forgot = RetentionCheck("retention", "retention_spearman", 0.82, 0.79, 0.01, "stsb/dev.tsv")
+    assert "FORGOT: spearman -0.0300" in forgetting_line(forgot, stat)
 
 
 def test_train_prints_the_verdict_and_both_reports_open_with_it(monkeypatch, capsys, tmp_path, tiny_model_dir):
@@ -77,21 +76,24 @@ def test_train_prints_the_verdict_and_both_reports_open_with_it(monkeypatch, cap
     assert "forgetting guard" in markdown
 
 
-def test_the_default_retention_set_is_recorded_in_config_yaml(monkeypatch, tmp_path, tiny_model_dir):
-    general = tmp_path / "general.tsv"
+def test_the_default_guard_sets_are_recorded_in_config_yaml(monkeypatch, tmp_path, tiny_model_dir):
+    general = tmp_path / "general" / "dev.tsv"
+    general.parent.mkdir()
     general.write_text(
         "sentence1\tsentence2\tscore\n" + "".join(f"a man {i}\tthe dog {i}\t{i % 5}\n" for i in range(12))
     )
     found = EvalSetConfig.create(
-        name="retention", path=general, task="sts", columns=Columns(label="score"), score_range=(0, 5)
+        name="general_dev", path=general, task="sts", columns=Columns(label="score"), score_range=(0, 5)
     )
-    monkeypatch.setattr("embedtune.evaluation.retention.default_retention_data", lambda: found)
+    monkeypatch.setattr(
+        "embedtune.evaluation.retention.default_guard_sets", lambda: [GuardSetConfig(data=found, metric="spearman")]
+    )
     raw = run_config(tmp_path, tiny_model_dir)
     raw["retention"] = {"enabled": True}
     result = run_training(parse_config(raw), tmp_path / "run")
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    assert saved["retention"]["data"]["path"] == str(general)
-    assert result.verdict[-1].startswith("forgetting check, retention (")
+    assert saved["retention"]["sets"][0]["data"]["path"] == str(general)
+    assert result.verdict[-1].startswith("forgetting check, general_dev (general/dev.tsv): spearman ")
 
 
 def test_the_final_model_is_evaluated_once(monkeypatch, tmp_path, tiny_model_dir):

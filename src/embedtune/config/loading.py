@@ -100,11 +100,12 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def input_paths(config: RunConfig) -> tuple[Path, ...]:
     """Every file or folder the run reads: data, eval sets, the model and teachers given as folders."""
-    specs = [config.data.train, config.retention.data, *(task.data for task in config.data.tasks)]
+    specs = [config.data.train, *(task.data for task in config.data.tasks)]
     if config.data.rehearsal is not None:
         specs.append(config.data.rehearsal.data)
     found = [spec.path for spec in specs if spec is not None]
-    for eval_set in config.data.eval:
+    guarded = [guard.data for guard in config.retention.guard_sets() or ()]
+    for eval_set in [*config.data.eval, *guarded]:
         found += [eval_set.path, *(path for path, _ in _eval_set_files(eval_set))]
     teachers = [leaf.teacher for leaf in _teacher_leaves(config) if leaf.teacher != "self"]
     found += [Path(name) for name in (config.model.name, *teachers) if Path(name).exists()]
@@ -238,9 +239,9 @@ def _teacher_leaves(config: RunConfig) -> list[TeacherLossConfig]:
 
 def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     rehearsal = config.data.rehearsal.data if config.data.rehearsal is not None else None
-    for spec in (config.data.train, config.retention.data, rehearsal, *(task.data for task in config.data.tasks)):
+    for spec in (config.data.train, rehearsal, *(task.data for task in config.data.tasks)):
         _resolve_spec(spec, base)
-    for eval_set in config.data.eval:
+    for eval_set in [*config.data.eval, *(guard.data for guard in config.retention.guard_sets() or ())]:
         _resolve_eval_set(eval_set, base)
     if config.data.suite is not None and not config.data.suite.is_absolute():
         config.data.suite = (base / config.data.suite).resolve()

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from embedtune.config.methods import LOSSES, STRATEGIES, EvalSetField, LossField, StrategyField
+from embedtune.config.registry import SAVED_RUN
 from embedtune.data.spec import DataSpec, StrictModel
 
 DEFAULT_MODEL = "default"
@@ -94,16 +95,44 @@ class SuiteConfig(StrictModel):
     evaluators: list[EvalSetField] = Field(min_length=1, description="eval sets, each as in data.eval")
 
 
-class RetentionConfig(StrictModel):
-    """The forgetting guard: a general-semantics set measured before and after training."""
+class GuardSetConfig(StrictModel):
+    """One general set the forgetting guard watches: its data, the metric that must not drop, and by how much."""
 
-    enabled: bool = Field(True, description="measure the retention set before and after training")
-    data: EvalSetField | None = Field(
-        None, description="default: STS-B dev from ../shared/data when present (sts, scores 0..5)"
+    data: EvalSetField = Field(description="the set, as a data.eval entry (name, path, task, columns, ...)")
+    metric: str | None = Field(None, description="metric that must not drop (default: the set's primary metric)")
+    tolerance: float | None = Field(None, ge=0, description="largest allowed drop (default: retention.tolerance)")
+
+
+class RetentionConfig(StrictModel):
+    """The forgetting guard: general-semantics sets measured before and after training.
+
+    A set the run trains on or reports in data.eval is not a guard of anything and is dropped from it (logged).
+    """
+
+    enabled: bool = Field(True, description="measure the guard sets before and after training (off: warned about)")
+    sets: list[GuardSetConfig] | None = Field(
+        None,
+        description="default: every general set under ../shared/data (STS-B dev, SICK trial, MSRP val, TrecQA dev)",
     )
-    metric: str = Field("spearman", description="metric of the retention set that must not drop")
-    tolerance: float = Field(0.01, ge=0, description="largest allowed drop of that metric")
+    data: EvalSetField | None = Field(None, description="one guard set (older configs): same as sets: [{data: ...}]")
+    metric: str | None = Field(None, description="with data: its metric that must not drop (default: primary)")
+    tolerance: float = Field(0.01, ge=0, description="largest allowed drop of a set's metric, unless it sets its own")
     fail_on_forgetting: bool = Field(False, description="exit non-zero (code 3) on a larger drop; the model is kept")
+
+    @model_validator(mode="after")
+    def _one_form(self, info: ValidationInfo) -> RetentionConfig:
+        if self.data is not None and self.sets is not None:
+            raise ValueError("give retention.sets or retention.data (one set), not both")
+        saved = (info.context or {}).get(SAVED_RUN)  # older run configs wrote metric: spearman with no data
+        if self.metric is not None and self.data is None and not saved:
+            raise ValueError("retention.metric goes with retention.data; in retention.sets each set has its metric")
+        return self
+
+    def guard_sets(self) -> list[GuardSetConfig] | None:
+        """The configured sets (``data`` as a one-set list), or None for the defaults."""
+        if self.data is not None:
+            return [GuardSetConfig(data=self.data, metric=self.metric)]
+        return self.sets
 
 
 class StatisticsConfig(StrictModel):

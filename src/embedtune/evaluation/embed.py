@@ -84,6 +84,12 @@ class EmbeddingCache:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([self.vectors[text] for text in texts])
 
+    def encode(self, sentences: Sequence[str] | str, **kwargs: Any) -> np.ndarray:
+        """Stands in for ``model.encode`` (unit-normalised, options ignored), so evaluators share the cache."""
+        if isinstance(sentences, str):
+            return self.embeddings([sentences])[0]
+        return self.embeddings(sentences)
+
     def truncated(self, dim: int) -> TruncatedEncoder:
         return TruncatedEncoder(self, dim)
 

@@ -1,7 +1,9 @@
-"""The forgetting guard: general semantics measured before and after domain tuning.
+"""The forgetting guard: general semantics measured before and after domain tuning, on every general set at hand.
 
-A fine-tune that wins on the domain but loses on STS-B has traded general semantics for it; the report flags a
-drop larger than the tolerance and ``fail_on_forgetting`` turns it into a failed run (the model is still kept).
+A fine-tune that wins on the domain but loses on SICK relatedness has traded general semantics for it, however well
+it does on STS-B; the report flags each set whose metric drops more than its tolerance, and ``fail_on_forgetting``
+turns that into a failed run (the model is still kept). Guard sets are measured before and after training only,
+not at every evaluation step: they are a check, not a curve to select on.
 """
 
 from __future__ import annotations
@@ -10,55 +12,117 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedtune.config import EvalSetConfig, RetentionConfig
+from embedtune.config import EvalSetConfig, GuardSetConfig, RunConfig
 from embedtune.data.spec import Columns
+from embedtune.evaluation.suite import metric_prefix
 
 logger = logging.getLogger("embedtune")
-RETENTION_NAME = "retention"
-# ../shared/data beside the working directory or beside the repository this package runs from.
-SHARED_STSB_DEV = Path("shared") / "data" / "stsb" / "dev.tsv"
+RETENTION_NAME = "retention"  # the name of a retention.data set given without one (older configs)
+# The general sets of ../shared/data (dev/trial/val splits), found beside the working directory or beside the
+# repository this package runs from: (name, folder/file, task, columns, score range, metric that must not drop).
+GENERAL_SETS = (
+    ("stsb_dev", "stsb/dev.tsv", "sts", Columns(label="score"), (0.0, 5.0), "spearman"),
+    ("sick_trial", "sick/trial.tsv", "sts", Columns(label="score"), (1.0, 5.0), "spearman"),
+    ("msrp_val", "msrp/val.tsv", "pairs", Columns(label="label"), (0.0, 1.0), "roc_auc"),
+    ("trecqa_dev", "trecqa/dev.tsv", "reranking", Columns(text1="question", text2="answer", label="label"), (0.0, 1.0),
+     "map"),
+)  # fmt: skip
 
 
-def default_retention_data() -> EvalSetConfig | None:
-    """STS-B dev from ../shared/data when present; None otherwise (the guard is then off, with a notice)."""
+@dataclass
+class Guard:
+    """One set the forgetting guard watches in this run: its eval set and the metric (unprefixed) that must hold."""
+
+    config: EvalSetConfig
+    name: str
+    label: str  # folder/file, how the verdict names the file
+    metric: str | None  # None until the evaluator is built: its primary metric
+    tolerance: float
+
+
+def shared_data_root() -> Path | None:
+    """../shared/data beside the working directory or beside the repository this package runs from."""
     for root in (Path.cwd().parent, Path(__file__).resolve().parents[3].parent):
-        path = root / SHARED_STSB_DEV
-        if path.exists():
-            return EvalSetConfig.create(
-                name=RETENTION_NAME,
-                path=path.resolve(),
-                task="sts",
-                columns=Columns(label="score"),
-                score_range=(0.0, 5.0),
-            )
+        if (root / "shared" / "data").is_dir():
+            return (root / "shared" / "data").resolve()
     return None
 
 
-def with_retention_data(config):
-    """The run config with the default retention set written in, so config.yaml records what was guarded."""
+def default_guard_sets() -> list[GuardSetConfig]:
+    """Every general set found under ../shared/data; none when it is absent (the guard is then off, with a notice)."""
+    root = shared_data_root()
+    found = []
+    for name, relative, task, columns, score_range, metric in GENERAL_SETS if root is not None else ():
+        if (root / relative).exists():
+            data = EvalSetConfig.create(
+                name=name, path=root / relative, task=task, columns=columns, score_range=score_range
+            )
+            found.append(GuardSetConfig(data=data, metric=metric))
+    return found
+
+
+def with_retention_data(config: RunConfig) -> RunConfig:
+    """The run config with the default guard sets written in, so config.yaml records what was looked for."""
     settings = config.retention
-    if not settings.enabled or settings.data is not None:
+    if not settings.enabled or settings.guard_sets() is not None:
         return config
-    found = default_retention_data()
-    if found is None:
+    found = default_guard_sets()
+    if not found:
         return config
-    return config.model_copy(update={"retention": settings.model_copy(update={"data": found})})
+    return config.model_copy(update={"retention": settings.model_copy(update={"sets": found})})
 
 
-def retention_eval_set(config: RetentionConfig, eval_sets: list[EvalSetConfig]) -> tuple[EvalSetConfig | None, bool]:
-    """The retention set and whether it must be added (False when a user eval set already measures that file)."""
-    if not config.enabled:
-        return None, False
-    chosen = config.data or default_retention_data()
-    if chosen is None:
-        logger.info("no retention set (STS-B dev not found under ../shared/data): the forgetting guard is off")
-        return None, False
-    for existing in eval_sets:
-        if Path(existing.path).resolve() == Path(chosen.path).resolve() and existing.task == chosen.task:
-            return existing, False
-    if config.data is not None and chosen.name is None:
-        chosen = chosen.model_copy(update={"name": RETENTION_NAME})
-    return chosen, True
+def plan_guards(config: RunConfig) -> tuple[list[Guard], str | None]:
+    """The sets this run guards, and why the guard is off when it guards none.
+
+    A set the run trains on (data.train, a task, rehearsal) or reports in data.eval is dropped, with a log line:
+    it measures the target, not what the target might cost.
+    """
+    settings = config.retention
+    if not settings.enabled:
+        logger.warning("forgetting guard OFF (retention.enabled is false): general semantics will not be checked")
+        return [], "retention.enabled is false: general semantics were not checked"
+    configured = settings.guard_sets()
+    candidates = configured if configured is not None else default_guard_sets()
+    if not candidates:
+        logger.info("no general sets under ../shared/data: the forgetting guard is off (set retention.sets)")
+        return [], "no general set under ../shared/data; set retention.sets to general-semantics sets"
+    used = _used_files(config)
+    guards: list[Guard] = []
+    taken = {metric_prefix(eval_set) for eval_set in config.data.eval}
+    for candidate in candidates:
+        name, label = _guard_name(candidate, config, configured is not None), _label(Path(candidate.data.path))
+        if (why := used.get(Path(candidate.data.path).resolve())) is not None:
+            logger.info("forgetting guard: %s (%s) dropped, the run %s", name, label, why)
+            continue
+        name = f"guard_{name}" if name in taken else name  # never a data.eval set's name
+        data = candidate.data.model_copy(update={"name": name})
+        tolerance = candidate.tolerance if candidate.tolerance is not None else settings.tolerance
+        guards.append(Guard(data, name, label, candidate.metric, tolerance))
+    if not guards:
+        return [], "every guard set is trained on or reported by this run; add others in retention.sets"
+    return guards, None
+
+
+def _used_files(config: RunConfig) -> dict[Path, str]:
+    """Resolved path -> how the run uses it (trains on it, reports it)."""
+    used = {Path(e.path).resolve(): f"reports it (eval set {e.display_name})" for e in config.data.eval}
+    trained = [("data.train", config.data.train), *((f"task {t.name}", t.data) for t in config.data.tasks)]
+    if config.data.rehearsal is not None:
+        trained.append(("data.rehearsal", config.data.rehearsal.data))
+    used.update({Path(spec.path).resolve(): f"trains on it ({where})" for where, spec in trained})
+    return used
+
+
+def _guard_name(candidate: GuardSetConfig, config: RunConfig, configured: bool) -> str:
+    """Its own name, else retention (one set, older configs) or folder_file, as metric keys spell it."""
+    path = Path(candidate.data.path)
+    name = candidate.data.name or (RETENTION_NAME if configured and config.retention.data else None)
+    return metric_prefix(candidate.data.model_copy(update={"name": name or f"{path.parent.name}_{path.stem}"}))
+
+
+def _label(path: Path) -> str:
+    return "/".join(path.parts[-2:])
 
 
 @dataclass
@@ -68,6 +132,7 @@ class RetentionCheck:
     baseline: float
     final: float
     tolerance: float
+    label: str = ""  # the file, folder/file
 
     @property
     def drop(self) -> float:
@@ -85,11 +150,19 @@ class RetentionCheck:
         )
 
 
-def check_retention(metrics: dict, eval_set: str, metric: str, tolerance: float) -> RetentionCheck:
+def check_retention(metrics: dict, eval_set: str, metric: str, tolerance: float, label: str = "") -> RetentionCheck:
     key = f"{eval_set}_{metric}"
     baseline, final = metrics["baseline"][eval_set], metrics["final"][eval_set]
     if key not in baseline:
         from embedtune.errors import ConfigError
 
         raise ConfigError(f"retention.metric: '{metric}' is not measured on {eval_set}; it has {sorted(baseline)}")
-    return RetentionCheck(eval_set, key, baseline[key], final[key], tolerance)
+    return RetentionCheck(eval_set, key, baseline[key], final[key], tolerance, label)
+
+
+def check_guards(metrics: dict, guards: list[Guard]) -> list[RetentionCheck]:
+    """One check per guarded set; each logged, a drop beyond its tolerance as a warning."""
+    checks = [check_retention(metrics, g.name, g.metric, g.tolerance, g.label) for g in guards]
+    for check in checks:
+        (logger.warning if check.forgot else logger.info)("%s", check.message())
+    return checks

@@ -26,7 +26,7 @@ def write_run_reports(
     config: RunConfig,
     output_dir: Path,
     eval_sets: list[EvalSet],
-    retention_name: str | None,
+    guards: list,
     baseline: Measurement,
     final: Measurement,
     outcome: RunOutcome,
@@ -41,7 +41,7 @@ def write_run_reports(
         "loss": config.loss.describe(),
         "train data": str(config.data.train.path),
         "seed": str(config.training.seed),
-        "forgetting guard": _guard_detail(config, retention_name),
+        "forgetting guard": _guard_detail(config, guards),
         "intervals": f"{config.statistics.confidence:.0%} paired bootstrap, {config.statistics.resamples} resamples"
         if config.statistics.resamples
         else "off",
@@ -72,14 +72,10 @@ def _resampling_detail(statistics: dict) -> str:
     return "; ".join(f"{name}: {how}" for name, how in found.items() if how) or "none"
 
 
-def _guard_detail(config: RunConfig, retention_name: str | None) -> str:
-    if retention_name is None:
-        return "off" if not config.retention.enabled else "off (no retention set found)"
-    settings = config.retention
-    return (
-        f"{retention_name} = {settings.data.path if settings.data is not None else '?'}, "
-        f"{settings.metric} may drop by at most {settings.tolerance:g}"
-    )
+def _guard_detail(config: RunConfig, guards: list) -> str:
+    if not guards:
+        return "OFF (retention.enabled is false)" if not config.retention.enabled else "off (no general set guarded)"
+    return "; ".join(f"{g.name} = {g.config.path}, {g.metric} may drop by at most {g.tolerance:g}" for g in guards)
 
 
 def _similarities(baseline: Measurement, final: Measurement) -> dict:

@@ -94,25 +94,33 @@ def category_pairs(texts: list[str], labels: list[str], per_category: int, seed:
 
 
 def measure(eval_sets: list[EvalSet], model, label: str = "evaluating") -> Measurement:
-    """Metrics of every eval set; per-item scores too where the evaluator supports resampling."""
+    """Metrics of every eval set; per-item scores too where the evaluator supports resampling.
+
+    Resampling evaluators share one embedding cache: a text in several sets (the guard's and the user's) is encoded
+    once per model.
+    """
     import time
 
     from tqdm.auto import tqdm
 
+    from embedtune.evaluation.embed import EmbeddingCache
+
+    batch_size = min((getattr(s.evaluator, "batch_size", 64) for s in eval_sets), default=64)
+    cache = EmbeddingCache(model, batch_size)
     result = Measurement(metrics={})
     bar = tqdm(eval_sets, desc=label, unit="set", disable=None if len(eval_sets) > 1 else True, leave=False)
     for index, eval_set in enumerate(bar, start=1):
         bar.set_postfix_str(eval_set.name)
         started = time.time()
-        result.metrics[eval_set.name] = _measure_one(eval_set, model, result)
+        result.metrics[eval_set.name] = _measure_one(eval_set, model, cache, result)
         logger.info("%s %s (%d/%d): %.1f s", label, eval_set.name, index, len(eval_sets), time.time() - started)
     return result
 
 
-def _measure_one(eval_set: EvalSet, model, result: Measurement) -> dict[str, float]:
+def _measure_one(eval_set: EvalSet, model, cache, result: Measurement) -> dict[str, float]:
     evaluator = eval_set.evaluator
     if getattr(evaluator, "bootstrappable", False):
-        items = evaluator.item_scores(model)
+        items = evaluator.item_scores(cache)
         result.items[eval_set.name] = items
         raw = evaluator.prefix_name_to_metrics(evaluator.metrics_from_items(items), evaluator.name)
     else:

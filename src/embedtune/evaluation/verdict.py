@@ -1,4 +1,4 @@
-"""Whether the tuned model is better, in words: one line per eval set on its primary metric, then the forgetting check.
+"""Whether the tuned model is better, in words: one line per eval set on its primary metric, then one per guarded set.
 
 "better" and "worse" need the paired-bootstrap interval of the delta to exclude zero, in the metric's own direction;
 otherwise the line says "no clear difference". A metric with no interval (isotropy, intervals off) says so.
@@ -6,13 +6,11 @@ otherwise the line says "no clear difference". A metric with no interval (isotro
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embedtune.evaluation.interval import Interval
 
 if TYPE_CHECKING:
-    from embedtune.config import RetentionConfig
     from embedtune.evaluation.retention import RetentionCheck
 
 # Metrics where lower is better, by their unprefixed name; "threshold" is a setting, not a quality.
@@ -39,11 +37,11 @@ def judgement(metric: str, delta: float | None, stat: dict | None) -> str | None
     return "better" if (1 if rising else -1) * sign > 0 else "worse"
 
 
-def run_verdict(targets, metrics: dict, statistics: dict, retention: dict) -> list[str]:
-    """``targets``: the user's eval sets (name, evaluator); ``retention``: ``{"off": why}`` or
-    ``{"name", "label", "check"}`` (a :class:`~embedtune.evaluation.retention.RetentionCheck`)."""
+def run_verdict(targets, metrics: dict, statistics: dict, forgetting: list[str]) -> list[str]:
+    """``targets``: the user's eval sets (name, evaluator); ``forgetting``: the guard's lines
+    (:func:`forgetting_lines`)."""
     lines = [_eval_line(target.name, target.evaluator.primary_metric, metrics, statistics) for target in targets]
-    return [*lines, forgetting_line(retention, statistics)]
+    return [*lines, *forgetting]
 
 
 def _eval_line(name: str, metric: str, metrics: dict, statistics: dict) -> str:
@@ -57,28 +55,23 @@ def _eval_line(name: str, metric: str, metrics: dict, statistics: dict) -> str:
     return f"{name}: {word}: {short} {delta:+.4f}{_interval(stat)} ({before:.4f} -> {after:.4f})"
 
 
-def retention_view(settings: RetentionConfig, name: str | None, check: RetentionCheck | None) -> dict:
-    """What the verdict says of the forgetting guard, for :func:`run_verdict`: why it is off, or which set
-    (``name``) it watched."""
-    if not settings.enabled:
-        return {"off": "retention.enabled is false: general semantics were not checked"}
-    if name is None or check is None:
-        return {"off": "no STS-B dev under ../shared/data; set retention.data to a general-semantics set"}
-    path = Path(settings.data.path) if settings.data is not None else None
-    label = "/".join(path.parts[-2:]) if path is not None else name
-    return {"name": name, "label": label, "check": check}
+def forgetting_lines(checks: list[RetentionCheck], statistics: dict, off: str | None = None) -> list[str]:
+    """One line per guarded set, its change with its interval against its tolerance; one OFF line, saying why,
+    when nothing was guarded."""
+    if not checks:
+        return [f"forgetting check: OFF ({off or 'nothing guarded'})"]
+    return [forgetting_line(check, statistics) for check in checks]
 
 
-def forgetting_line(retention: dict, statistics: dict) -> str:
-    if "off" in retention:
-        return f"forgetting check: OFF ({retention['off']})"
-    check, name = retention["check"], retention["name"]
+def forgetting_line(check: RetentionCheck, statistics: dict) -> str:
+    name = check.eval_set
     short = check.metric.removeprefix(f"{name}_")
     stat = statistics.get(name, {}).get(check.metric)
     change = f"{short} {-check.drop:+.4f}{_interval(stat)}"
+    where = f"{name} ({check.label})" if check.label else name
     if check.forgot:
-        return f"forgetting check, {name} ({retention['label']}): FORGOT: {change}, beyond {check.tolerance:g}"
-    return f"forgetting check, {name} ({retention['label']}): {change}, within {check.tolerance:g}"
+        return f"forgetting check, {where}: FORGOT: {change}, beyond {check.tolerance:g}"
+    return f"forgetting check, {where}: {change}, within {check.tolerance:g}"
 
 
 def _interval(stat: dict | None) -> str:

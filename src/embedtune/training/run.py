@@ -77,7 +77,7 @@ def train(
         args=args,
         train_dataset=objective.dataset,
         loss=objective.loss,
-        evaluator=[eval_set.evaluator for eval_set in inputs.eval_sets] or None,
+        evaluator=[eval_set.evaluator for eval_set in inputs.targets] or None,  # guard sets: before and after only
         callbacks=callbacks,
     )
     checkpoint = last_complete_checkpoint(output_dir / "checkpoints") if resume else None
