@@ -76,9 +76,9 @@ def test_distillation_run_encodes_each_training_text_once(tmp_path, tiny_model_d
     built = []
     original = teacher_module.TeacherCache.build.__func__
 
-    def counting_build(cls, teacher, student, texts, layers=(), batch_size=32, attention_layers=()):
+    def counting_build(cls, teacher, student, texts, layers=(), batch_size=32, attention_layers=(), store=None):
         texts = list(texts)
-        cache = original(cls, teacher, student, texts, layers, batch_size, attention_layers)
+        cache = original(cls, teacher, student, texts, layers, batch_size, attention_layers, store)
         built.append((len(set(texts)), cache.texts_encoded))
         return cache
 
@@ -157,3 +157,39 @@ def test_attention_distillation_from_a_bigger_teacher_trains(tmp_path, tiny_mode
     records = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     values = [r["attention_raw"] for r in records if r["kind"] == "train" and "attention_raw" in r]
     assert values and all(v > 0 for v in values)
+
+
+def test_a_teacher_store_encodes_each_text_once_across_runs(tiny_model, tiny_teacher_dir, tmp_path, monkeypatch):
+    from embedtune.objectives.teacher import teacher_store
+
+    teacher = SentenceTransformer(str(tiny_teacher_dir), device="cpu")
+    encoded: list[int] = []
+    forward = teacher.forward
+
+    def counting(features, *args, **kwargs):
+        encoded.append(int(features["input_ids"].shape[0]))
+        return forward(features, *args, **kwargs)
+
+    monkeypatch.setattr(teacher, "forward", counting)
+    monkeypatch.setenv("EMBEDTUNE_TEACHER_CACHE", str(tmp_path / "store"))
+    store = teacher_store(str(tiny_teacher_dir), 32)
+    assert store is not None and store.parent == tmp_path / "store"
+    build = dict(layers=[2, 4], attention_layers=[4], store=store)
+    first = TeacherCache.build(teacher, tiny_model, TEXTS[:2], **build)
+    assert sum(encoded) == 2
+    encoded.clear()
+    again = TeacherCache.build(teacher, tiny_model, TEXTS, **build)  # two texts stored, one new
+    assert sum(encoded) == 1
+    rows = again.rows(tiny_model.preprocess(TEXTS[:2]))
+    torch.testing.assert_close(again.embeddings[rows], first.embeddings)
+    torch.testing.assert_close(again.layers[4][rows], first.layers[4])
+    assert [again.attention[4][int(r)].shape for r in rows] == [first.attention[4][i].shape for i in range(2)]
+    encoded.clear()
+    TeacherCache.build(teacher, tiny_model, TEXTS, layers=[1], store=store)  # a layer no run stored yet
+    assert sum(encoded) == 3
+    encoded.clear()
+    TeacherCache.build(teacher, tiny_model, TEXTS, layers=[1, 2], attention_layers=[4], store=store)
+    assert sum(encoded) == 0  # every layer asked for is stored by now
+    assert teacher_store(str(tiny_teacher_dir), 64) != store  # another max_seq_length, another file
+    monkeypatch.delenv("EMBEDTUNE_TEACHER_CACHE")
+    assert teacher_store(str(tiny_teacher_dir), 32) is None

@@ -85,7 +85,7 @@ def _teacher_caches(model, config: LossConfig, texts: dict[str, list[str]]) -> d
     """One cache per teacher and text scope, holding the union of the layers (and attention layers) its losses
     need. Teacher ``self`` is the model itself before training: its outputs now are what it should keep."""
     from embedtune.modeling.load import load_model
-    from embedtune.objectives.teacher import TeacherCache, transformer_config
+    from embedtune.objectives.teacher import TeacherCache, teacher_store, transformer_config
 
     leaves = [leaf for leaf in leaf_losses(config) if isinstance(leaf, TeacherLossConfig)]
     student = transformer_config(model).num_hidden_layers if leaves else 0
@@ -99,7 +99,10 @@ def _teacher_caches(model, config: LossConfig, texts: dict[str, list[str]]) -> d
             pooled = {t for leaf in scoped for t in leaf.hidden_layers(student, count).values()}
             attention = {t for leaf in scoped for t in leaf.attention_layers(student, count).values()}
             training = model.training
-            caches[path, scope] = TeacherCache.build(teacher, model, texts[scope], pooled, attention_layers=attention)
+            store = None if path == "self" else teacher_store(path, model.max_seq_length)
+            caches[path, scope] = TeacherCache.build(
+                teacher, model, texts[scope], pooled, attention_layers=attention, store=store
+            )
             model.train(training)  # building with teacher self put the student in eval mode
         del teacher  # its outputs are cached; the weights are not needed during training
     return caches

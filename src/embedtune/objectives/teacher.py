@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from collections.abc import Iterable
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -128,15 +132,18 @@ class TeacherCache:
         layers: Iterable[int] = (),
         batch_size: int = 32,
         attention_layers: Iterable[int] = (),
+        store: Path | None = None,
     ):
+        """``store``: a file of earlier outputs of this teacher (same layers): only texts it lacks are encoded, and
+        they are added to it. Runs that share training texts (an ablation, a sweep) then pay the teacher once."""
         distinct, index, student_words = _distinct_by_student_tokens(student, texts)
         wanted, attending = sorted(set(layers)), sorted(set(attention_layers))
-        embeddings, pooled = [], {layer: [] for layer in wanted}
-        maps: dict[int, list[Tensor]] = {layer: [] for layer in attending}
+        outputs = _read_store(store)
+        todo = [text for text in distinct if not _holds(outputs.get(text), wanted, attending)]
         teacher.eval()
         with hidden_states_enabled(teacher), maybe_attentions_captured(teacher, bool(attending)) as captured:
-            for start in range(0, len(distinct), batch_size):
-                batch = distinct[start : start + batch_size]
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start : start + batch_size]
                 encoding = teacher.tokenizer(
                     batch,
                     padding=True,
@@ -144,22 +151,34 @@ class TeacherCache:
                     max_length=teacher.max_seq_length,
                     return_tensors="pt",
                 )
-                features = {k: v.to(teacher.device) for k, v in encoding.items()}
-                out = teacher(features)
-                embeddings.append(out["sentence_embedding"].float().cpu())
-                for layer in wanted:
-                    pooled[layer].append(mean_pool(out["all_layer_embeddings"][layer], out["attention_mask"]).cpu())
-                if attending:
-                    attentions = captured.pop()
-                    for row in range(len(batch)):
-                        words = encoding.word_ids(row)
-                        for layer in attending:
-                            head_mean = attentions[layer - 1][row].float().mean(dim=0).cpu()
-                            maps[layer].append(word_attention(head_mean, words))
-        logger.info("teacher: %d distinct texts encoded once (layers %s)", len(distinct), wanted or "none")
+                out = teacher({k: v.to(teacher.device) for k, v in encoding.items()})
+                pooled = {
+                    layer: mean_pool(out["all_layer_embeddings"][layer], out["attention_mask"]).float().cpu()
+                    for layer in wanted
+                }
+                attentions = captured.pop() if attending else None
+                for row, text in enumerate(batch):
+                    maps = {
+                        layer: word_attention(
+                            attentions[layer - 1][row].float().mean(dim=0).cpu(), encoding.word_ids(row)
+                        )
+                        for layer in attending
+                    }
+                    embedding = out["sentence_embedding"][row].float().cpu()
+                    _, kept_layers, kept_maps = outputs.get(text, (None, {}, {}))  # other runs' layers stay
+                    layers_now = {layer: pooled[layer][row] for layer in wanted}
+                    outputs[text] = (embedding, {**kept_layers, **layers_now}, {**kept_maps, **maps})
+        logger.info(
+            "teacher: %d distinct texts, %d encoded now (layers %s)", len(distinct), len(todo), wanted or "none"
+        )
+        if store is not None and todo:
+            _write_store(store, outputs)
+        rows = [outputs[text] for text in distinct]
+        embeddings = torch.stack([row[0] for row in rows])
+        pooled_layers = {layer: torch.stack([row[1][layer] for row in rows]) for layer in wanted}
+        maps = {layer: [row[2][layer] for row in rows] for layer in attending}
         layer_count = transformer_config(teacher).num_hidden_layers
-        pooled_layers = {k: torch.cat(v).float() for k, v in pooled.items()}
-        return cls(torch.cat(embeddings), pooled_layers, index, layer_count, maps, student_words)
+        return cls(embeddings, pooled_layers, index, layer_count, maps, student_words)
 
     def rows(self, features: dict) -> Tensor:
         """Cache rows of a tokenised batch column; a text missing from the cache is a bug in how it was built."""
@@ -174,6 +193,43 @@ class TeacherCache:
         keys = [token_key(ids, mask) for ids, mask in zip(features["input_ids"], features["attention_mask"])]
         known = torch.tensor([k in self.index for k in keys], dtype=torch.bool)
         return torch.tensor([self.index[k] for k in keys if k in self.index], dtype=torch.long), known
+
+
+def teacher_store(folder: str, max_seq_length: int | None) -> Path | None:
+    """Where this teacher's outputs are kept between runs: under $EMBEDTUNE_TEACHER_CACHE when set, else nowhere.
+    The file name hashes the teacher's folder, weights files (size, mtime) and max_seq_length; each text's entry
+    holds the layers some run asked for, and a run needing others encodes that text again."""
+    root = os.environ.get("EMBEDTUNE_TEACHER_CACHE")
+    if not root:
+        return None
+    weights = sorted(Path(folder).resolve().glob("*.safetensors")) + sorted(
+        Path(folder).resolve().glob("*/*.safetensors")
+    )
+    identity = [str(Path(folder).resolve()), max_seq_length]
+    identity += [(str(w), w.stat().st_size, w.stat().st_mtime_ns) for w in weights]
+    digest = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:20]
+    return Path(root) / f"teacher-{digest}.pt"
+
+
+def _holds(entry, layers, attention_layers) -> bool:
+    return entry is not None and set(layers) <= set(entry[1]) and set(attention_layers) <= set(entry[2])
+
+
+def _read_store(store: Path | None) -> dict:
+    if store is None or not store.exists():
+        return {}
+    try:
+        return torch.load(store, weights_only=True)
+    except Exception as error:  # a truncated or foreign file: recompute rather than fail the run
+        logger.warning("teacher cache %s unreadable (%s); encoding again", store, type(error).__name__)
+        return {}
+
+
+def _write_store(store: Path, outputs: dict) -> None:
+    store.parent.mkdir(parents=True, exist_ok=True)
+    partial = store.with_name(f"{store.name}.{os.getpid()}.partial")
+    torch.save(outputs, partial)
+    os.replace(partial, store)  # a reader never sees half a file
 
 
 def _distinct_by_student_tokens(student, texts: Iterable[str]):
