@@ -212,6 +212,12 @@ def hard_negatives_existing(env: Env) -> list[str]:
 PAIRS = "sentence1\tsentence2\tscore\n"
 JSONL = '{"sentence1": "a", "sentence2": "b", "score": 0.5}\n'
 
+def guard_metric_unknown(raw: dict) -> None:
+    general = write_pairs(Path(raw["data"]["train"]["path"]).parent / "general.tsv", n=12, seed=3, scored=True)
+    data = {"path": str(general), "task": "sts", "columns": {"label": "label"}, "score_range": [0, 5]}
+    raw["retention"] = {"sets": [{"data": data, "metric": "roc_auc"}]}
+
+
 # fmt: off
 CASES = [
     # run configs
@@ -228,6 +234,15 @@ CASES = [
          "training.lr"),
     Case("wrong-type", "train: training.lr: fast",
          lambda env: train_with(env, lambda raw: raw["training"].update(lr="fast")), "training.lr"),
+    Case("guard-both-forms", "train: retention.data and retention.sets both given",
+         lambda env: train_with(env, lambda raw: raw.update(retention={"data": {"path": "a.tsv"},
+                                                                        "sets": [{"data": {"path": "b.tsv"}}]})),
+         "retention.sets or retention.data"),
+    Case("guard-set-missing", "train: a retention.sets file that does not exist",
+         lambda env: train_with(env, lambda raw: raw.update(retention={"sets": [{"data": {"path": "general.tsv"}}]})),
+         "general.tsv"),
+    Case("guard-metric-unknown", "train: a guard set's metric its task does not measure",
+         lambda env: train_with(env, guard_metric_unknown), "'roc_auc' is not measured on guard set"),
     # training data
     Case("data-missing", "train: data file missing", missing_data, "pairs.tsv"),
     Case("data-empty", "train: empty data file", lambda env: train_on_rows(env, []), "train.tsv"),

@@ -156,7 +156,9 @@ def check_retention(metrics: dict, eval_set: str, metric: str, tolerance: float,
     if key not in baseline:
         from embedtune.errors import ConfigError
 
-        raise ConfigError(f"retention.metric: '{metric}' is not measured on {eval_set}; it has {sorted(baseline)}")
+        raise ConfigError(
+            f"retention.metric: '{metric}' is not measured on guard set {eval_set}; it has {sorted(baseline)}"
+        )
     return RetentionCheck(eval_set, key, baseline[key], final[key], tolerance, label)
 
 
