@@ -18,6 +18,7 @@ from embedtune.config import (
     STRATEGIES,
     DataConfig,
     EvalSetConfig,
+    GuardSetConfig,
     LossConfig,
     ModelConfig,
     RetentionConfig,
@@ -43,6 +44,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("data.eval[] (a data file plus; each task's own keys below)", EvalSetConfig),
     ("training", TrainingConfig),
     ("retention", RetentionConfig),
+    ("retention.sets[] (data: an eval set as in data.eval[])", GuardSetConfig),
     ("statistics", StatisticsConfig),
     ("suite file (embedtune eval --suite, data.suite)", SuiteConfig),
 ]

@@ -212,6 +212,7 @@ def hard_negatives_existing(env: Env) -> list[str]:
 PAIRS = "sentence1\tsentence2\tscore\n"
 JSONL = '{"sentence1": "a", "sentence2": "b", "score": 0.5}\n'
 
+
 def guard_metric_unknown(raw: dict) -> None:
     general = write_pairs(Path(raw["data"]["train"]["path"]).parent / "general.tsv", n=12, seed=3, scored=True)
     data = {"path": str(general), "task": "sts", "columns": {"label": "label"}, "score_range": [0, 5]}

@@ -81,9 +81,8 @@ def run_training(
     started = time.time()
     inputs = (*input_paths(config), *([config_file] if config_file is not None else []))
     check_run_dir(output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
-    config = with_retention_data(config)
-    if resume:
-        config = resumed_config(output_dir, config)
+    # A resume keeps the guard sets the run started with; a new run records the defaults it found.
+    config = resumed_config(output_dir, config) if resume else with_retention_data(config)
     prepared = _prepare(config)
     prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
     set_state(output_dir, "running")

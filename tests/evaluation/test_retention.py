@@ -174,3 +174,53 @@ def _invert_scores(path) -> None:
     lines = path.read_text().splitlines()
     inverted = [lines[0]] + [f"{row.rsplit(chr(9), 1)[0]}\t{5 - int(row.rsplit(chr(9), 1)[1])}" for row in lines[1:]]
     path.write_text("\n".join(inverted) + "\n")
+
+
+def test_guard_names_stay_distinct_and_a_set_reported_as_another_task_stays_guarded(tmp_path):
+    from embedtune.evaluation.retention import plan_guards
+
+    raw = run_config(tmp_path, tmp_path)
+    for folder in ("a/sick", "b/sick"):
+        (tmp_path / folder).mkdir(parents=True)
+    sets = []
+    for index, folder in enumerate(("a/sick", "b/sick")):
+        path = write_pairs(tmp_path / folder / "dev.tsv", n=12, seed=index, scored=True)
+        sets.append({"data": {"path": str(path), "task": "sts", "columns": {"label": "label"}, "score_range": [0, 5]}})
+    isotropy = {"name": "spread", "path": sets[0]["data"]["path"], "task": "isotropy", "columns": {"label": "label"}}
+    raw["data"]["eval"].append({**isotropy, "score_range": [0, 5]})  # the same file, measured for another thing
+    raw["retention"] = {"sets": sets}
+    guards, _ = plan_guards(parse_config(raw))
+    assert [guard.name for guard in guards] == ["sick_dev", "sick_dev_2"]
+
+
+def test_a_resume_keeps_the_guard_sets_the_run_started_with(tmp_path):
+    import yaml
+
+    from embedtune.config import dump_config, resumed_config
+
+    raw = run_config(tmp_path, tmp_path)
+    general = write_pairs(tmp_path / "general.tsv", n=12, seed=1, scored=True)
+    old = {**raw, "retention": {"data": {"path": str(general), "task": "sts"}, "metric": "spearman"}}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text(dump_config(parse_config(old)))
+    given = parse_config({**raw, "retention": {}})  # the recipe as it is today: default guard sets
+    saved = resumed_config(tmp_path / "run", given)
+    assert saved.retention.guard_sets()[0].data.path == general
+    changed = parse_config({**raw, "retention": {"tolerance": 0.05}})
+    with pytest.raises(ConfigError, match=r"retention.tolerance \(0.01 -> 0.05\)"):
+        resumed_config(tmp_path / "run", changed)
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["retention"]["metric"] == "spearman"
+
+
+def test_the_shared_embedding_cache_refuses_options_it_cannot_honour():
+    from embedtune.evaluation.embed import EmbeddingCache
+
+    class Unit:
+        def encode(self, texts, **kwargs):
+            return np.eye(len(texts), 4, dtype=np.float32)
+
+    cache = EmbeddingCache(Unit())
+    assert cache.encode(["a", "b"]).shape == (2, 4)
+    for option in ({"normalize_embeddings": False}, {"convert_to_tensor": True}, {"prompt_name": "query"}):
+        with pytest.raises(ValueError, match="cannot honour"):
+            cache.encode(["a"], **option)

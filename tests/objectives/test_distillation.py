@@ -193,3 +193,15 @@ def test_a_teacher_store_encodes_each_text_once_across_runs(tiny_model, tiny_tea
     assert teacher_store(str(tiny_teacher_dir), 64) != store  # another max_seq_length, another file
     monkeypatch.delenv("EMBEDTUNE_TEACHER_CACHE")
     assert teacher_store(str(tiny_teacher_dir), 32) is None
+
+
+def test_two_runs_writing_one_teacher_store_keep_each_others_entries(tmp_path):
+    from embedtune.objectives.teacher import _read_store, _write_store
+
+    store = tmp_path / "teacher.pt"
+    _write_store(store, {"first": (torch.ones(2), {2: torch.ones(2)}, {})})
+    _write_store(store, {"second": (torch.zeros(2), {}, {}), "first": (torch.ones(2), {4: torch.zeros(2)}, {})})
+    found = _read_store(store)
+    assert set(found) == {"first", "second"} and set(found["first"][1]) == {2, 4}
+    store.write_bytes(b"not a cache")
+    assert _read_store(store) == {}

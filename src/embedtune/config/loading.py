@@ -82,6 +82,9 @@ def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
 def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
     """A resume continues the run as it started: its saved config, unchanged. A config that differs is refused."""
     saved = load_run_config(run_dir)
+    if given is not None and given.retention.guard_sets() is None:  # defaults: the ones the run found stand
+        kept = {key: getattr(saved.retention, key) for key in ("sets", "data", "metric")}
+        given = given.model_copy(update={"retention": given.retention.model_copy(update=kept)})
     if given is not None:
         changed = config_differences(saved, given)
         if changed:

@@ -85,7 +85,13 @@ class EmbeddingCache:
         return np.stack([self.vectors[text] for text in texts])
 
     def encode(self, sentences: Sequence[str] | str, **kwargs: Any) -> np.ndarray:
-        """Stands in for ``model.encode`` (unit-normalised, options ignored), so evaluators share the cache."""
+        """Stands in for ``model.encode`` (unit-normalised numpy), so evaluators share the cache; an option it
+        cannot honour is an error, not silently ignored."""
+        unsupported = {k for k in ("prompt", "prompt_name", "output_value", "convert_to_tensor") if kwargs.get(k)}
+        if kwargs.get("normalize_embeddings") is False:
+            unsupported.add("normalize_embeddings=False")
+        if unsupported:
+            raise ValueError(f"EmbeddingCache.encode cannot honour {sorted(unsupported)}")
         if isinstance(sentences, str):
             return self.embeddings([sentences])[0]
         return self.embeddings(sentences)

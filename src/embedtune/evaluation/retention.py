@@ -40,23 +40,20 @@ class Guard:
     tolerance: float
 
 
-def shared_data_root() -> Path | None:
-    """../shared/data beside the working directory or beside the repository this package runs from."""
+def _shared_file(relative: str) -> Path | None:
+    """``relative`` under ../shared/data beside the working directory, else beside this package's repository."""
     for root in (Path.cwd().parent, Path(__file__).resolve().parents[3].parent):
-        if (root / "shared" / "data").is_dir():
-            return (root / "shared" / "data").resolve()
+        if (root / "shared" / "data" / relative).is_file():
+            return (root / "shared" / "data" / relative).resolve()
     return None
 
 
 def default_guard_sets() -> list[GuardSetConfig]:
     """Every general set found under ../shared/data; none when it is absent (the guard is then off, with a notice)."""
-    root = shared_data_root()
     found = []
-    for name, relative, task, columns, score_range, metric in GENERAL_SETS if root is not None else ():
-        if (root / relative).exists():
-            data = EvalSetConfig.create(
-                name=name, path=root / relative, task=task, columns=columns, score_range=score_range
-            )
+    for name, relative, task, columns, score_range, metric in GENERAL_SETS:
+        if (path := _shared_file(relative)) is not None:
+            data = EvalSetConfig.create(name=name, path=path, task=task, columns=columns, score_range=score_range)
             found.append(GuardSetConfig(data=data, metric=metric))
     return found
 
@@ -92,10 +89,12 @@ def plan_guards(config: RunConfig) -> tuple[list[Guard], str | None]:
     taken = {metric_prefix(eval_set) for eval_set in config.data.eval}
     for candidate in candidates:
         name, label = _guard_name(candidate, config, configured is not None), _label(Path(candidate.data.path))
-        if (why := used.get(Path(candidate.data.path).resolve())) is not None:
+        path = Path(candidate.data.path).resolve()
+        if (why := used.get((path, candidate.data.task)) or used.get((path, None))) is not None:
             logger.info("forgetting guard: %s (%s) dropped, the run %s", name, label, why)
             continue
         name = f"guard_{name}" if name in taken else name  # never a data.eval set's name
+        name = _unique(name, {guard.name for guard in guards})
         data = candidate.data.model_copy(update={"name": name})
         tolerance = candidate.tolerance if candidate.tolerance is not None else settings.tolerance
         guards.append(Guard(data, name, label, candidate.metric, tolerance))
@@ -104,14 +103,23 @@ def plan_guards(config: RunConfig) -> tuple[list[Guard], str | None]:
     return guards, None
 
 
-def _used_files(config: RunConfig) -> dict[Path, str]:
-    """Resolved path -> how the run uses it (trains on it, reports it)."""
-    used = {Path(e.path).resolve(): f"reports it (eval set {e.display_name})" for e in config.data.eval}
+def _used_files(config: RunConfig) -> dict[tuple[Path, str | None], str]:
+    """(resolved path, eval task) -> how the run uses it: reports it as that task, or trains on it (any task)."""
+    used = {(Path(e.path).resolve(), e.task): f"reports it (eval set {e.display_name})" for e in config.data.eval}
     trained = [("data.train", config.data.train), *((f"task {t.name}", t.data) for t in config.data.tasks)]
     if config.data.rehearsal is not None:
         trained.append(("data.rehearsal", config.data.rehearsal.data))
-    used.update({Path(spec.path).resolve(): f"trains on it ({where})" for where, spec in trained})
+    used.update({(Path(spec.path).resolve(), None): f"trains on it ({where})" for where, spec in trained})
     return used
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... when two guard files would share it (sick/dev.tsv in two folders)."""
+    number, candidate = 1, name
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
 
 
 def _guard_name(candidate: GuardSetConfig, config: RunConfig, configured: bool) -> str:

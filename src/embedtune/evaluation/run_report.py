@@ -19,7 +19,7 @@ class RunOutcome:
     metrics: dict  # {"baseline": ..., "final": ...}, as in metrics.json
     statistics: dict  # as in statistics.json
     flags: list[str] = field(default_factory=list)  # warnings shown first
-    verdict: list[str] = field(default_factory=list)  # one line per eval set, then the forgetting check
+    verdict: list[str] = field(default_factory=list)  # one line per eval set, then one per guarded set
 
 
 def write_run_reports(
@@ -75,6 +75,7 @@ def _resampling_detail(statistics: dict) -> str:
 def _guard_detail(config: RunConfig, guards: list) -> str:
     if not guards:
         return "OFF (retention.enabled is false)" if not config.retention.enabled else "off (no general set guarded)"
+
     return "; ".join(f"{g.name} = {g.config.path}, {g.metric} may drop by at most {g.tolerance:g}" for g in guards)
 
 

@@ -100,7 +100,8 @@ class TeacherCache:
 
     A loss sees token ids, not texts, so entries are keyed by the *student's* token ids of each text. Texts the
     student cannot tell apart (an uncased student, or a difference past max_seq_length) share the first one's entry.
-    ``texts_encoded`` counts the texts the teacher ran on: the number of distinct texts, however long training is.
+    ``texts_encoded`` counts the distinct texts the cache holds, however long training is (with a store, the teacher
+    ran only on those no earlier run stored).
     """
 
     def __init__(
@@ -195,18 +196,28 @@ class TeacherCache:
         return torch.tensor([self.index[k] for k in keys if k in self.index], dtype=torch.long), known
 
 
+STORE_FORMAT = 1  # bump when what an entry holds changes: older files are then simply not found
+
+
 def teacher_store(folder: str, max_seq_length: int | None) -> Path | None:
     """Where this teacher's outputs are kept between runs: under $EMBEDTUNE_TEACHER_CACHE when set, else nowhere.
-    The file name hashes the teacher's folder, weights files (size, mtime) and max_seq_length; each text's entry
-    holds the layers some run asked for, and a run needing others encodes that text again."""
+
+    The file name hashes the teacher's resolved folder, its config files' contents, its weights files (size, mtime)
+    and max_seq_length; each text's entry holds the layers some run asked for, and a run needing others encodes that
+    text again."""
+    from embedtune.modeling.load import resolve_model_path
+
     root = os.environ.get("EMBEDTUNE_TEACHER_CACHE")
     if not root:
         return None
-    weights = sorted(Path(folder).resolve().glob("*.safetensors")) + sorted(
-        Path(folder).resolve().glob("*/*.safetensors")
-    )
-    identity = [str(Path(folder).resolve()), max_seq_length]
-    identity += [(str(w), w.stat().st_size, w.stat().st_mtime_ns) for w in weights]
+    resolved = Path(resolve_model_path(folder))
+    files = sorted(p for pattern in ("*", "*/*") for p in resolved.glob(pattern) if p.is_file())
+    identity: list = [STORE_FORMAT, str(resolved), max_seq_length]
+    for path in files:
+        if path.suffix == ".json":
+            identity.append((str(path.relative_to(resolved)), path.read_text(encoding="utf-8", errors="replace")))
+        elif path.suffix == ".safetensors":
+            identity.append((str(path.relative_to(resolved)), path.stat().st_size, path.stat().st_mtime_ns))
     digest = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:20]
     return Path(root) / f"teacher-{digest}.pt"
 
@@ -219,17 +230,30 @@ def _read_store(store: Path | None) -> dict:
     if store is None or not store.exists():
         return {}
     try:
-        return torch.load(store, weights_only=True)
+        found = torch.load(store, weights_only=True)
     except Exception as error:  # a truncated or foreign file: recompute rather than fail the run
         logger.warning("teacher cache %s unreadable (%s); encoding again", store, type(error).__name__)
         return {}
+    if not isinstance(found, dict):
+        logger.warning("teacher cache %s is not a teacher cache; encoding again", store)
+        return {}
+    return found
 
 
 def _write_store(store: Path, outputs: dict) -> None:
+    """Merge ``outputs`` into the store under a lock: two runs sharing it keep each other's entries."""
+    import fcntl
+
     store.parent.mkdir(parents=True, exist_ok=True)
-    partial = store.with_name(f"{store.name}.{os.getpid()}.partial")
-    torch.save(outputs, partial)
-    os.replace(partial, store)  # a reader never sees half a file
+    with open(store.with_name(f"{store.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = _read_store(store)
+        for text, (embedding, layers, maps) in outputs.items():
+            _, kept_layers, kept_maps = merged.get(text, (None, {}, {}))
+            merged[text] = (embedding, {**kept_layers, **layers}, {**kept_maps, **maps})
+        partial = store.with_name(f"{store.name}.{os.getpid()}.partial")
+        torch.save(merged, partial)
+        os.replace(partial, store)  # a reader never sees half a file
 
 
 def _distinct_by_student_tokens(student, texts: Iterable[str]):
