@@ -121,7 +121,7 @@ def triplets() -> None:
 def cell(stats: dict, metrics: dict, name: str) -> str:
     metric = PRIMARY[name]
     stat = stats.get(name, {}).get(f"{name}_{metric}")
-    final = metrics["final"].get(f"{name}_{metric}")
+    final = metrics["final"].get(name, {}).get(f"{name}_{metric}")
     if stat is None or final is None:
         return "—"
     return f"{final:.4f} ({stat['delta']:+.4f} [{stat['delta_low']:+.4f}, {stat['delta_high']:+.4f}])"
@@ -144,7 +144,7 @@ def table() -> str:
         cells = [cell(stats, metrics, s) for s in PRIMARY]
         rows.append(f"| {name} | {what} | {' | '.join(cells)} | {seconds / 60:.1f} |")
     if baseline:
-        untuned = [f"{baseline.get(f'{s}_{m}', float('nan')):.4f}" for s, m in PRIMARY.items()]
+        untuned = [f"{baseline[s][f'{s}_{m}']:.4f}" for s, m in PRIMARY.items()]
         rows.insert(2, f"| untuned | all-MiniLM-L6-v2 | {' | '.join(untuned)} | |")
     return "\n".join(rows)
 

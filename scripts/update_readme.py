@@ -1,5 +1,5 @@
-"""Regenerate the generated blocks of the docs the README links to: the config reference in docs/config.md and the
-results tables in docs/results.md (from bench/results/).
+"""Regenerate the generated blocks of the docs the README links to: the config reference in docs/config.md, the
+results tables in docs/results.md (from bench/results/) and the distillation ablation in docs/distillation.md.
 
 .venv/bin/python scripts/update_readme.py
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DOC = ROOT / "docs" / "config.md"
 RESULTS_DOC = ROOT / "docs" / "results.md"
+DISTILLATION_DOC = ROOT / "docs" / "distillation.md"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from config_reference import reference  # noqa: E402
@@ -77,6 +78,9 @@ def update(path: Path, name: str, body: str) -> None:
 def main() -> None:
     update(CONFIG_DOC, "config-reference", reference())
     update(RESULTS_DOC, "results", results_block())
+    ablation = ROOT / "bench" / "results" / "distill-ablation.md"
+    if ablation.exists():
+        update(DISTILLATION_DOC, "ablation-table", ablation.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":
