@@ -63,7 +63,8 @@ def _constant_sts(raw: dict) -> dict:
 
 def _nli_mnrl(raw: dict) -> dict:
     task = raw["data"]["tasks"][0]
-    task["data"] = {"path": str(OUT / "sick-train-triplets.tsv"), "sample": task["data"]["sample"]}
+    columns = {"text1": "anchor", "text2": "positive", "negative": "negative"}  # as embedtune nli-triplets writes
+    task["data"] = {"path": str(OUT / "sick-train-triplets.tsv"), "columns": columns, "sample": task["data"]["sample"]}
     task["loss"] = {"name": "mnrl"}
     return raw
 
