@@ -141,6 +141,7 @@ class TeacherCache:
         wanted, attending = sorted(set(layers)), sorted(set(attention_layers))
         outputs = _read_store(store)
         todo = [text for text in distinct if not _holds(outputs.get(text), wanted, attending)]
+        fresh: dict = {}  # text -> outputs encoded now
         teacher.eval()
         with hidden_states_enabled(teacher), maybe_attentions_captured(teacher, bool(attending)) as captured:
             for start in range(0, len(todo), batch_size):
@@ -166,15 +167,13 @@ class TeacherCache:
                         for layer in attending
                     }
                     embedding = out["sentence_embedding"][row].float().cpu()
-                    _, kept_layers, kept_maps = outputs.get(text, (None, {}, {}))  # other runs' layers stay
-                    layers_now = {layer: pooled[layer][row] for layer in wanted}
-                    outputs[text] = (embedding, {**kept_layers, **layers_now}, {**kept_maps, **maps})
+                    fresh[text] = (embedding, {layer: pooled[layer][row] for layer in wanted}, maps)
         logger.info(
             "teacher: %d distinct texts, %d encoded now (layers %s)", len(distinct), len(todo), wanted or "none"
         )
-        if store is not None and todo:
-            _write_store(store, outputs)
-        rows = [outputs[text] for text in distinct]
+        if store is not None and fresh:
+            _write_store(store, fresh)  # merged there with what the store holds (other runs' layers stay)
+        rows = [fresh.get(text) or outputs[text] for text in distinct]
         embeddings = torch.stack([row[0] for row in rows])
         pooled_layers = {layer: torch.stack([row[1][layer] for row in rows]) for layer in wanted}
         maps = {layer: [row[2][layer] for row in rows] for layer in attending}
