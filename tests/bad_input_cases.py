@@ -245,6 +245,11 @@ CASES = [
     Case("guard-metric-unknown", "train: a guard set's metric its task does not measure",
          lambda env: train_with(env, guard_metric_unknown), "'roc_auc' is not measured on guard set"),
     # training data
+    Case("precision-fp16-cpu", "train: training.precision fp16 on the CPU",
+         lambda env: train(env, "--set", "training.device=cpu", "--set", "training.precision=fp16"),
+         "training.precision"),
+    Case("tracker-typo", "train: training.report_to [tensorbord]",
+         lambda env: train(env, "--set", "training.report_to=[tensorbord]"), "did you mean 'tensorboard'"),
     Case("data-missing", "train: data file missing", missing_data, "pairs.tsv"),
     Case("data-empty", "train: empty data file", lambda env: train_on_rows(env, []), "train.tsv"),
     Case("data-semicolons", "train: TSV with ';' separators", semicolons, "train.tsv:1"),

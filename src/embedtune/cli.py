@@ -80,6 +80,9 @@ RangeOption = Annotated[str, typer.Option(help="low,high of the labels, e.g. 0,5
 ResamplesOption = Annotated[int, typer.Option(help="bootstrap resamples for intervals (0: none)")]
 FoldsOption = Annotated[int | None, typer.Option(help="pairs: k-fold CV for the F1 threshold (default 5)")]
 DelimiterOption = Annotated[str | None, typer.Option(help="field separator of --data if not the suffix's, e.g. ';'")]
+DeviceOption = Annotated[
+    str, typer.Option(help="where the model runs: auto (cuda, then mps, then cpu), cpu, cuda, mps")
+]
 
 
 @app.command("eval")
@@ -97,6 +100,7 @@ def eval_(
     folds: FoldsOption = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the metrics to this JSON file")] = None,
     delimiter: DelimiterOption = None,
+    device: DeviceOption = "auto",
 ) -> None:
     """Evaluate one model on one data file (--data) or on every eval set of a suite (--suite)."""
     from embedtune.evaluation.suite import evaluate_all
@@ -107,7 +111,7 @@ def eval_(
 
         check_writable_file(json_out)  # before the evaluation, not after it
     eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter)
-    metrics = evaluate_all(eval_sets, load_model(_model_of(model)))
+    metrics = evaluate_all(eval_sets, load_model(_model_of(model), device=device))
     for values in metrics.values():
         for key, value in values.items():
             typer.echo(f"{key}\t{value:.4f}")
@@ -132,6 +136,7 @@ def compare(
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
     folds: FoldsOption = None,
     delimiter: DelimiterOption = None,
+    device: DeviceOption = "auto",
 ) -> None:
     """Compare two run dirs (final metrics on their shared eval sets) or two models on the same --data/--suite.
 
@@ -149,12 +154,12 @@ def compare(
 
     eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter)
     settings = StatisticsConfig(resamples=resamples, seed=seed)
-    model_a, model_b = _models_at_one_length(a, b)
+    model_a, model_b = _models_at_one_length(a, b, device)
     metrics, statistics = compare_models(eval_sets, model_a, model_b, settings)
     _print_comparison(metrics["baseline"], metrics["final"], "A", "B", statistics)
 
 
-def _models_at_one_length(a: str, b: str):
+def _models_at_one_length(a: str, b: str, device: str):
     """A run's model and a plain model are compared at the run's max_seq_length, as its own baseline was."""
     from embedtune.modeling.load import load_model
 
@@ -165,7 +170,7 @@ def _models_at_one_length(a: str, b: str):
     shared = known.pop() if len(known) == 1 else None
     if shared is not None and None in lengths.values():
         typer.echo(f"note: the plain model is evaluated at the run's max_seq_length {shared}", err=True)
-    return tuple(load_model(_model_of(name), lengths[name] or shared) for name in (a, b))
+    return tuple(load_model(_model_of(name), lengths[name] or shared, device=device) for name in (a, b))
 
 
 def _run_max_seq_length(location: str) -> int | None:
@@ -186,6 +191,7 @@ def bench_quality(
     model: Annotated[list[str], typer.Option("--model", help="model folder, run dir or 'default'; repeatable")],
     suite: Annotated[Path, typer.Option(help="suite YAML")] = Path("suites/shared-data.yaml"),
     out: Annotated[Path | None, typer.Option(help="also write the table (Markdown) and a .json beside it")] = None,
+    device: DeviceOption = "auto",
 ) -> None:
     """Evaluate models on every eval set of a suite (default: all of ../shared/data) and print one table."""
     from embedtune.config import load_suite
@@ -202,7 +208,7 @@ def bench_quality(
     for index, name in enumerate(model):
         label = _short_name(name)
         label = label if label not in columns else f"{label} ({index + 1})"
-        columns[label] = evaluate_all(eval_sets, load_model(_model_of(name)))
+        columns[label] = evaluate_all(eval_sets, load_model(_model_of(name), device=device))
     table = quality_table(columns)
     typer.echo(table)
     if out is not None:
@@ -239,6 +245,7 @@ def mine(
         str, typer.Option(help="model of the starter config.yaml, and ranking --hard-negatives model")
     ] = "default",
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    device: DeviceOption = "auto",
 ) -> None:
     """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first),
     and write a starter config.yaml beside them that `embedtune train` runs as is."""
@@ -262,7 +269,7 @@ def mine(
     texts, labels = load_documents(documents, text_column, label_column, delimiter=delimiter)
     mined = mine_category_pairs(texts, labels, config)
     if hard_negatives == "model":
-        mined = with_model_hard_negatives(mined, load_model(_model_of(model)), model, seed=seed)
+        mined = with_model_hard_negatives(mined, load_model(_model_of(model), device=device), model, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     paths = write_mined(mined, out, format=out_format)
     # A local model is written as an absolute path: the config resolves relative ones from its own folder.
@@ -288,6 +295,7 @@ def hard_negatives(
     range_max: Annotated[int, typer.Option(help="consider only the top N candidates")] = 50,
     margin: Annotated[float, typer.Option(help="skip candidates scoring above positive - margin")] = 0.05,
     seed: Annotated[int, typer.Option(help="seed")] = 0,
+    device: DeviceOption = "auto",
 ) -> None:
     """Add a hard negative to each (anchor, positive) pair, guarding against false negatives."""
     from embedtune.data.hard_negatives import format_mining_stats, mine_hard_negatives_for_pairs
@@ -298,7 +306,12 @@ def hard_negatives(
     _check_new_file(out)
     data = load_pairs(DataSpec(path=pairs, columns=Columns(text1=text1, text2=text2)))
     triplets, stats = mine_hard_negatives_for_pairs(
-        load_model(_model_of(model)), data, num_negatives=num_negatives, range_max=range_max, margin=margin, seed=seed
+        load_model(_model_of(model), device=device),
+        data,
+        num_negatives=num_negatives,
+        range_max=range_max,
+        margin=margin,
+        seed=seed,
     )
     _write_triplets(triplets, out)
     typer.echo(format_mining_stats(stats))

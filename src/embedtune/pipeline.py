@@ -16,6 +16,7 @@ from pathlib import Path
 from transformers import set_seed
 
 from embedtune.config import RunConfig, dump_config, input_paths, resumed_config
+from embedtune.devices import check_precision, resolve_device, torch_device
 from embedtune.errors import ForgettingError, Interrupted, resource_error
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.retention import RetentionCheck, check_guards, check_retention, with_retention_data
@@ -41,6 +42,7 @@ from embedtune.rundir import (
 )
 from embedtune.training.history import StepCounter, append_eval_record
 from embedtune.training.run import train
+from embedtune.training.tracking import check_trackers
 
 logger = logging.getLogger("embedtune")
 
@@ -142,7 +144,13 @@ def _prepare(config: RunConfig) -> _Prepared:
     """Data, model and baseline, with every check that needs them: all before the run dir exists."""
     inputs = load_run_inputs(config)
     set_seed(config.training.seed)
-    model = load_model(config.model.name, config.model.max_seq_length, config.model.trust_remote_code)
+    device = resolve_device(config.training.device)
+    check_precision(config.training.precision, device)
+    check_trackers(config.training.report_to)
+    model = load_model(
+        config.model.name, config.model.max_seq_length, config.model.trust_remote_code, torch_device(device)
+    )
+    logger.info("device: %s, precision %s", model.device, config.training.precision)
     check_strategy(model, config.strategy)  # before the baseline, and before the run dir exists
     check_teachers(model, [config.loss, *(task.loss for task in config.data.tasks)])
     baseline = measure(inputs.eval_sets, model, "baseline")

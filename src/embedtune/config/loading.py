@@ -85,7 +85,9 @@ def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
     if given is not None and given.retention.guard_sets() is None:  # defaults: the ones the run found stand
         kept = {key: getattr(saved.retention, key) for key in ("sets", "data", "metric")}
         given = given.model_copy(update={"retention": given.retention.model_copy(update=kept)})
-    if given is not None:
+    if given is not None:  # where it computes and what it reports to may change between sessions, not the run
+        moved = {key: getattr(given.training, key) for key in ("device", "report_to")}
+        saved = saved.model_copy(update={"training": saved.training.model_copy(update=moved)})
         changed = config_differences(saved, given)
         if changed:
             raise ConfigError(

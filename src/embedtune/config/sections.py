@@ -238,6 +238,20 @@ class TrainingConfig(StrictModel):
     unfreeze: list[UnfreezeStage] | None = Field(
         None, description="progressive unfreezing (strategy full): top encoder layers trainable by epoch"
     )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="where the run computes (training, evaluation, teachers); auto: cuda, then mps, then cpu"
+    )
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="mixed precision for training (fp16: CUDA only; bf16: Ampere+ GPU, macOS 14+ mps, or CPU)"
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="recompute activations in the backward pass: less memory for long sequences, ~30% slower"
+    )
+    report_to: list[str] = Field(
+        default_factory=list,
+        description="experiment trackers the Trainer logs to (tensorboard, mlflow, wandb, ...); also gets the "
+        "final metrics and intervals",
+    )
 
     @model_validator(mode="after")
     def _one_warmup(self) -> TrainingConfig:

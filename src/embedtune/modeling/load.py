@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from embedtune.devices import resolve_device, torch_device
 from embedtune.errors import UserError
 
 DEFAULT_MODEL = "default"
@@ -49,17 +50,25 @@ def _require_safetensors(folder: Path) -> None:
             )
 
 
-def load_model(name: str = DEFAULT_MODEL, max_seq_length: int | None = None, trust_remote_code: bool = False):
-    """A SentenceTransformer on the CPU. Hub ids load only from the local cache: the run never needs the network."""
+def load_model(
+    name: str = DEFAULT_MODEL,
+    max_seq_length: int | None = None,
+    trust_remote_code: bool = False,
+    device: str = "auto",
+):
+    """A SentenceTransformer on ``device`` (auto/cpu/cuda/mps, or a torch device such as another model's ``cuda:1``).
+    Hub ids load only from the local cache: the run never needs the network."""
     from sentence_transformers import SentenceTransformer
 
+    if ":" not in device:  # a name to resolve, not an exact torch device such as cuda:1
+        device = torch_device(resolve_device(device, field="--device"))
     location = resolve_model_path(name)
     is_hub_id = not Path(location).exists()
     try:
         # A cached hub id is not checked file by file like a folder: refuse pickle-based weights through the loader.
         safe = {"model_kwargs": {"use_safetensors": True}} if is_hub_id else {}
         model = SentenceTransformer(
-            location, device="cpu", trust_remote_code=trust_remote_code, local_files_only=is_hub_id, **safe
+            location, device=device, trust_remote_code=trust_remote_code, local_files_only=is_hub_id, **safe
         )
     except (OSError, ValueError) as error:
         if is_hub_id:

@@ -91,7 +91,7 @@ def _teacher_caches(model, config: LossConfig, texts: dict[str, list[str]]) -> d
     student = transformer_config(model).num_hidden_layers if leaves else 0
     caches = {}
     for path in dict.fromkeys(leaf.teacher for leaf in leaves):
-        teacher = model if path == "self" else load_model(path, model.max_seq_length)
+        teacher = model if path == "self" else load_model(path, model.max_seq_length, device=str(model.device))
         count = transformer_config(teacher).num_hidden_layers
         mine = [leaf for leaf in leaves if leaf.teacher == path]
         for scope in dict.fromkeys(leaf.text_scope() for leaf in mine):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from embedtune.config import TrainingConfig
+from embedtune.devices import tf32_on
 
 SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
@@ -15,8 +16,10 @@ def training_arguments(
     best_metric: str | None,
     no_duplicates: bool,
     lr_mapping: dict[str, float],
+    device: str,
 ):
-    """``best_metric`` is the evaluator key (e.g. ``stsb_spearman``); None means there is no evaluator."""
+    """``best_metric`` is the evaluator key (e.g. ``stsb_spearman``); None means there is no evaluator. ``device`` is
+    the resolved ``training.device`` (precision already checked against it)."""
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 
@@ -53,8 +56,12 @@ def training_arguments(
         batch_sampler=BatchSamplers.NO_DUPLICATES if no_duplicates else BatchSamplers.BATCH_SAMPLER,
         multi_dataset_batch_sampler=MultiDatasetBatchSamplers(config.task_sampling),
         learning_rate_mapping=lr_mapping,
-        report_to="none",
-        use_cpu=True,
+        report_to=config.report_to or "none",
+        use_cpu=device == "cpu",  # else the Trainer takes the GPU of this process's rank (cuda) or mps
+        bf16=config.precision == "bf16",
+        fp16=config.precision == "fp16",
+        tf32=tf32_on(device),
+        gradient_checkpointing=config.gradient_checkpointing,
         dataloader_num_workers=0,
         disable_tqdm=False,
     )

@@ -57,7 +57,9 @@ def train(
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
     objective = build_objective(config, model, inputs.train, inputs.tasks, inputs.rehearsal_texts)
     lr_mapping = _with_layer_control(config, objective.parameters, lr_mapping)
-    args = training_arguments(settings, output_dir / "checkpoints", best_metric, no_duplicates(config), lr_mapping)
+    checkpoints = output_dir / "checkpoints"
+    device = model.device.type  # where pipeline loaded it: the resolved training.device
+    args = training_arguments(settings, checkpoints, best_metric, no_duplicates(config), lr_mapping, device)
     trainer_class, phase_at_step, epochs = Trainer, None, []
     if inputs.curriculum is not None:
         trainer_class, phase_at_step, counter = _apply_curriculum(config, inputs.curriculum, objective.dataset, args)
