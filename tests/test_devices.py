@@ -105,16 +105,3 @@ def test_a_resume_may_move_to_another_device_but_not_change_precision(tmp_path):
     changed = parse_config({**raw, "training": {**raw.get("training", {}), "precision": "bf16"}})
     with pytest.raises(ConfigError, match=r"training.precision \('fp32' -> 'bf16'\)"):
         resumed_config(tmp_path / "run", changed)
-
-
-def test_trackers_are_checked_before_the_run(monkeypatch):
-    from transformers.integrations import integration_utils
-
-    from embedtune.training.tracking import check_trackers
-
-    monkeypatch.setattr(integration_utils, "get_available_reporting_integrations", lambda: ["tensorboard"])
-    check_trackers(["tensorboard"])
-    with pytest.raises(UserError, match=r"training.report_to: mlflow is not installed \(pip install mlflow\)"):
-        check_trackers(["mlflow"])
-    with pytest.raises(UserError, match="did you mean 'wandb'"):
-        check_trackers(["wandbb"])

@@ -42,7 +42,7 @@ from embedtune.rundir import (
 )
 from embedtune.training.history import StepCounter, append_eval_record
 from embedtune.training.run import train
-from embedtune.training.tracking import check_trackers
+from embedtune.training.tracking import check_trackers, tracker_logs
 
 logger = logging.getLogger("embedtune")
 
@@ -92,7 +92,8 @@ def run_training(
     progress = StepCounter()
     data, model = prepared.inputs, prepared.model
     try:
-        balance_warnings = train(config, model, data, prepared.best_metric, output_dir, resume, progress)
+        trained = train(config, model, data, prepared.best_metric, output_dir, resume, progress)
+        balance_warnings = trained.balance_warnings
         finalize_model(
             model, config.strategy, output_dir / "adapter", prepared.base_state, config.training.interpolate_base
         )
@@ -104,6 +105,8 @@ def run_training(
         statistics = paired_statistics(data.eval_sets, prepared.baseline, final, config.statistics)
         write_json_atomic(output_dir / "metrics.json", metrics)
         write_json_atomic(output_dir / "statistics.json", statistics)
+        for tracker in trained.trackers:
+            tracker.finish(tracker_logs(metrics, statistics))
         retention = check_guards(metrics, data.guards)
         forgot = [check.message() for check in retention if check.forgot]
         off = [f"forgetting guard OFF: {data.guard_off}"] if not config.retention.enabled else []

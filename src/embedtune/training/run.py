@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,11 +29,18 @@ from embedtune.training.curriculum import (
 )
 from embedtune.training.history import HistoryCallback, SkipFinalEvaluation, StepCounter, read_history
 from embedtune.training.objective import build_objective, no_duplicates
+from embedtune.training.tracking import HeldTracker, hold_trackers
 
 if TYPE_CHECKING:
     from embedtune.run_inputs import RunInputs
 
 logger = logging.getLogger("embedtune")
+
+
+@dataclass
+class TrainOutcome:
+    balance_warnings: list[str]  # composite terms out of balance (none for a single loss)
+    trackers: list[HeldTracker] = field(default_factory=list)  # finish() them with the final metrics
 
 
 def train(
@@ -43,8 +51,9 @@ def train(
     output_dir: Path,
     resume: bool,
     progress: StepCounter,
-) -> list[str]:
-    """Train ``model`` in place; returns the composite balance warnings (none for a single loss).
+) -> TrainOutcome:
+    """Train ``model`` in place; returns the composite balance warnings (none for a single loss) and the experiment
+    trackers, still open for the final metrics.
 
     ``best_metric`` is the evaluator key model selection and early stopping use (None: nothing is selected on);
     ``progress`` is told each step, so an interrupted run can say where it got to.
@@ -82,11 +91,12 @@ def train(
         evaluator=[eval_set.evaluator for eval_set in inputs.targets] or None,  # guard sets: before and after only
         callbacks=callbacks,
     )
+    trackers = hold_trackers(trainer)
     checkpoint = last_complete_checkpoint(output_dir / "checkpoints") if resume else None
     if resume and checkpoint is None:
         raise UserError(f"{output_dir}: nothing to resume (no complete checkpoint in checkpoints/)")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    return objective.balance_warnings()
+    return TrainOutcome(objective.balance_warnings(), trackers)
 
 
 def _with_layer_control(config: RunConfig, loss, lr_mapping: dict[str, float]) -> dict[str, float]:
