@@ -64,6 +64,8 @@ def train(
         run_config = load_config(config, set_ or [])
     output_dir = output or run_config.output_dir or Path("runs") / config.stem
     result = run_training(run_config, Path(output_dir), overwrite=overwrite, resume=resume, config_file=config)
+    if not result.metrics:  # a rank other than 0 of a multi-process run: rank 0 reports
+        return
     _print_comparison(result.metrics["baseline"], result.metrics["final"], "baseline", "final", result.statistics)
     for line in result.verdict:
         typer.echo(line)

@@ -17,6 +17,7 @@ from transformers import set_seed
 
 from embedtune.config import RunConfig, dump_config, input_paths, resumed_config
 from embedtune.devices import check_precision, resolve_device, torch_device
+from embedtune.distributed import from_main, is_main, start_processes, stop_processes
 from embedtune.errors import ForgettingError, Interrupted, resource_error
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.retention import RetentionCheck, check_guards, check_retention, with_retention_data
@@ -81,14 +82,26 @@ def run_training(
     With ``resume``, the run dir's own config.yaml is the config: a given ``config`` that differs is refused.
     """
     started = time.time()
-    inputs = (*input_paths(config), *([config_file] if config_file is not None else []))
-    check_run_dir(output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
-    # A resume keeps the guard sets the run started with; a new run records the defaults it found.
-    config = resumed_config(output_dir, config) if resume else with_retention_data(config)
-    prepared = _prepare(config)
-    prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
-    set_state(output_dir, "running")
-    write_text_atomic(output_dir / "config.yaml", dump_config(config))
+    device = resolve_device(config.training.device)
+    start_processes(device)  # one process: nothing to do
+    begun: list[_Prepared] = []
+
+    def begin() -> tuple[RunConfig, str | None]:
+        """Every check, the baseline and the first writes: on rank 0 only, which tells the others the outcome."""
+        inputs = (*input_paths(config), *([config_file] if config_file is not None else []))
+        check_run_dir(output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
+        # A resume keeps the guard sets the run started with; a new run records the defaults it found.
+        resolved = resumed_config(output_dir, config) if resume else with_retention_data(config)
+        begun.append(_prepare(resolved, device))
+        prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
+        set_state(output_dir, "running")
+        write_text_atomic(output_dir / "config.yaml", dump_config(resolved))
+        return resolved, begun[0].best_metric
+
+    config, selected = from_main(begin)
+    if not is_main():
+        return _follow(config, selected, output_dir, resume, device, started)
+    prepared = begun[0]
     progress = StepCounter()
     data, model = prepared.inputs, prepared.model
     try:
@@ -140,14 +153,14 @@ def run_training(
     set_state(output_dir, "done", seconds=round(seconds, 1), flags=flags, verdict=verdict)
     if forgot and config.retention.fail_on_forgetting:
         raise ForgettingError(f"{'; '.join(forgot)}; the model is kept in {output_dir / 'model'}")
+    stop_processes()
     return RunResult(output_dir, metrics, seconds, model, retention, statistics, verdict)
 
 
-def _prepare(config: RunConfig) -> _Prepared:
+def _prepare(config: RunConfig, device: str) -> _Prepared:
     """Data, model and baseline, with every check that needs them: all before the run dir exists."""
     inputs = load_run_inputs(config)
     set_seed(config.training.seed)
-    device = resolve_device(config.training.device)
     check_precision(config.training.precision, device)
     check_trackers(config.training.report_to)
     model = load_model(
@@ -164,6 +177,22 @@ def _prepare(config: RunConfig) -> _Prepared:
     for guard in inputs.guards:  # a metric the set does not measure fails here, before the run dir exists
         check_retention(both, guard.name, guard.metric, 0.0)
     return _Prepared(inputs, model, baseline, selected, base_state)
+
+
+def _follow(
+    config: RunConfig, selected: str | None, output_dir: Path, resume: bool, device: str, started: float
+) -> RunResult:
+    """A rank other than 0 under torchrun / accelerate: the same data and model, trained in step with rank 0 (the
+    Trainer's DDP); it measures nothing and writes nothing."""
+    logging.getLogger("embedtune").setLevel(logging.ERROR)  # rank 0 says it once
+    inputs = load_run_inputs(config)
+    set_seed(config.training.seed)
+    model = load_model(
+        config.model.name, config.model.max_seq_length, config.model.trust_remote_code, torch_device(device)
+    )
+    train(config, model, inputs, selected, output_dir, resume, StepCounter())
+    stop_processes()
+    return RunResult(output_dir, {}, time.time() - started)
 
 
 def _interrupted(output_dir: Path, progress: StepCounter) -> Interrupted:

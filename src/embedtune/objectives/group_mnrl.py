@@ -22,10 +22,11 @@ class GroupMaskedMNRLoss(nn.Module):
     for every anchor: mining takes them from other categories, and their own group is not known.
     """
 
-    def __init__(self, model, scale: float = 20.0) -> None:
+    def __init__(self, model, scale: float = 20.0, gather_across_devices: bool = False) -> None:
         super().__init__()
         self.model = model
         self.scale = scale
+        self.gather_across_devices = gather_across_devices  # several processes: all ranks' candidates and groups
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> Tensor:
         embeddings = [self.model(features)["sentence_embedding"] for features in sentence_features]
@@ -33,16 +34,22 @@ class GroupMaskedMNRLoss(nn.Module):
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor) -> Tensor:
         anchors = F.normalize(embeddings[0], dim=-1)
-        candidates = F.normalize(torch.cat(embeddings[1:]), dim=-1)
-        scores = anchors @ candidates.T * self.scale
         groups = labels.to(anchors.device).long()
-        batch = len(groups)
-        same_group = (groups[:, None] == groups[None, :]) & (groups[:, None] != NO_GROUP)
-        same_group.fill_diagonal_(False)  # the row's own positive is the target
+        columns, all_groups, offset = embeddings[1:], groups, 0
+        if self.gather_across_devices:  # as sentence-transformers' MNRL: local anchors, every rank's candidates
+            from sentence_transformers.util.distributed import all_gather, all_gather_with_grad, get_rank
+
+            columns = [all_gather_with_grad(column) for column in columns]
+            all_groups, offset = all_gather(groups), get_rank() * len(groups)
+        candidates = F.normalize(torch.cat(columns), dim=-1)
+        scores = anchors @ candidates.T * self.scale
+        batch, targets = len(groups), torch.arange(offset, offset + len(groups), device=anchors.device)
+        same_group = (groups[:, None] == all_groups[None, :]) & (groups[:, None] != NO_GROUP)
+        same_group[torch.arange(batch), targets] = False  # the row's own positive is the target
         mask = torch.zeros_like(scores, dtype=torch.bool)
-        mask[:, :batch] = same_group
+        mask[:, : len(all_groups)] = same_group
         scores = scores.masked_fill(mask, float("-inf"))
-        return F.cross_entropy(scores, torch.arange(batch, device=scores.device))
+        return F.cross_entropy(scores, targets)
 
     def get_config_dict(self) -> dict[str, float]:
-        return {"scale": self.scale}
+        return {"scale": self.scale, "gather_across_devices": self.gather_across_devices}

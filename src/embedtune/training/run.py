@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embedtune.config import RunConfig
+from embedtune.distributed import is_main
 from embedtune.errors import UserError
 from embedtune.modeling.layers import LOG_VARIANCE_PATTERN, ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.strategies import apply_strategy
@@ -82,7 +83,8 @@ def train(
         callbacks.append(ProgressiveUnfreezing(objective.parameters, stages))
     if settings.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
-    _reset_history(output_dir / "history.jsonl", resume)
+    if is_main():  # the other ranks write nothing
+        _reset_history(output_dir / "history.jsonl", resume)
     trainer = trainer_class(
         model=model,
         args=args,

@@ -25,6 +25,12 @@ class CachedMNRLLossConfig(MatryoshkaLossConfig):
     def build(self, model, teachers):
         from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
 
+        from embedtune.distributed import world_size
+
         return CachedMultipleNegativesRankingLoss(
-            model, scale=self.scale, mini_batch_size=self.mini_batch_size, show_progress_bar=False
+            model,
+            scale=self.scale,
+            mini_batch_size=self.mini_batch_size,
+            show_progress_bar=False,
+            gather_across_devices=world_size() > 1,  # all ranks' candidates, as one big batch
         )

@@ -25,9 +25,10 @@ class GroupMNRLLossConfig(MNRLLossConfig):
     )
 
     def build(self, model, teachers):
+        from embedtune.distributed import world_size
         from embedtune.objectives.group_mnrl import GroupMaskedMNRLoss
 
-        return GroupMaskedMNRLoss(model, scale=self.scale)
+        return GroupMaskedMNRLoss(model, scale=self.scale, gather_across_devices=world_size() > 1)
 
     def check_in_run(self, config, task) -> None:
         if task is None and config.data.train.columns.group is None:

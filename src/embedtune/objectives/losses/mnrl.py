@@ -26,4 +26,7 @@ class MNRLLossConfig(MatryoshkaLossConfig):
     def build(self, model, teachers):
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-        return MultipleNegativesRankingLoss(model, scale=self.scale)
+        from embedtune.distributed import world_size
+
+        # Several processes: every rank scores its anchors against all ranks' candidates, as one big batch would.
+        return MultipleNegativesRankingLoss(model, scale=self.scale, gather_across_devices=world_size() > 1)
