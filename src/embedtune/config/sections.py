@@ -244,6 +244,10 @@ class TrainingConfig(StrictModel):
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="mixed precision for training (fp16: CUDA only; bf16: Ampere+ GPU, macOS 14+ mps, or CPU)"
     )
+    group_by_length: bool = Field(
+        False,
+        description="batches of rows of similar length (less padding: tickets), in random order; not with curriculum",
+    )
     gradient_checkpointing: bool = Field(
         False, description="recompute activations in the backward pass: less memory for long sequences, ~30% slower"
     )
@@ -252,6 +256,12 @@ class TrainingConfig(StrictModel):
         description="experiment trackers the Trainer logs to (tensorboard, mlflow, wandb, ...); also gets the "
         "final metrics and intervals",
     )
+
+    @model_validator(mode="after")
+    def _one_batch_order(self) -> TrainingConfig:
+        if self.group_by_length and self.curriculum is not None:
+            raise ValueError("training.group_by_length and training.curriculum cannot be combined (one batch order)")
+        return self
 
     @model_validator(mode="after")
     def _one_warmup(self) -> TrainingConfig:

@@ -21,7 +21,7 @@ def training_arguments(
     """``best_metric`` is the evaluator key (e.g. ``stsb_spearman``); None means there is no evaluator. ``device`` is
     the resolved ``training.device`` (precision already checked against it)."""
     from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
+    from sentence_transformers.base.sampler import MultiDatasetBatchSamplers
 
     evaluating = best_metric is not None
     selecting = evaluating and (config.save_best_model or config.early_stopping_patience is not None)
@@ -53,7 +53,7 @@ def training_arguments(
         logging_first_step=True,
         seed=config.seed,
         data_seed=config.seed,
-        batch_sampler=BatchSamplers.NO_DUPLICATES if no_duplicates else BatchSamplers.BATCH_SAMPLER,
+        batch_sampler=_batch_sampler(config.group_by_length, no_duplicates),
         multi_dataset_batch_sampler=MultiDatasetBatchSamplers(config.task_sampling),
         learning_rate_mapping=lr_mapping,
         report_to=config.report_to or "none",
@@ -65,3 +65,13 @@ def training_arguments(
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+
+
+def _batch_sampler(by_length: bool, no_duplicates: bool):
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    from embedtune.training.length_batches import LengthGroupedBatchSampler, LengthGroupedNoDuplicatesBatchSampler
+
+    if by_length:
+        return LengthGroupedNoDuplicatesBatchSampler if no_duplicates else LengthGroupedBatchSampler
+    return BatchSamplers.NO_DUPLICATES if no_duplicates else BatchSamplers.BATCH_SAMPLER
