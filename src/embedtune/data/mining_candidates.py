@@ -8,8 +8,9 @@
   bands: hard positives, hard negatives) adds every in-band pair on the documents' nearest-neighbour lists
   (:mod:`embedtune.data.mining_neighbours`); when those lists hold all of the band's pairs, its candidates are the same
   set as :func:`all_pairs` finds. ``available`` is then an estimate: the random hit rate times the pairs of that kind,
-  or, for a band that took neighbour lists, the candidates found (a lower bound). Linear in the pairs requested,
-  plus the ``n log n`` neighbour search.
+  or, for a band that took neighbour lists, the candidates found (a lower bound); the cosine range per label is that
+  of the pairs scored. Linear in the pairs requested, plus the neighbour search (about linear in the documents).
+  Callers that need a uniform sample of all pairs (the balanced eval pairs) pass ``neighbours=0``: no lists.
 
 Positives are ``(i, j)`` with ``i < j`` in the same category; negatives ``(i, j)`` with ``i`` in the pool's
 category and ``j`` in another, so a cross-category pair is a candidate of both its categories, as in the dense blocks.
