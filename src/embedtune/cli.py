@@ -34,7 +34,7 @@ def _main(
 ) -> None:
     STATE["debug"] = debug
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "urllib3", "datasets", "filelock"):
+    for noisy in ("httpx", "urllib3", "datasets", "filelock", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -21,6 +21,10 @@ cross-category pairs in [0.30, 0.50) and 213 same-category pairs >= 0.35, so all
 (60 per category). Word bigrams (``ngram_range=(1, 2)``) add ~40k mostly singleton features that dilute every
 cosine: the hard-negative band then holds only ~140 pairs in all, and phase-1 positives run short for 3 of 8
 categories, hence unigrams by default.
+
+A split of up to ``exact_max_documents`` documents scores every pair (exact, quadratic time). A larger one samples
+its bands from random pairs and, for the bands those leave short, from nearest-neighbour lists, in about linear time
+(:mod:`embedtune.data.mining_candidates`); its ``available`` counts are then estimates (summary ``candidates``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from embedtune.data.mining_candidates import Candidates, all_pairs, sampled_pairs
+from embedtune.data.mining_candidates import band_contains as band_contains  # re-exported: callers import it here
 from embedtune.data.mining_report import diagnose, format_band
 from embedtune.data.mining_report import format_summary as format_summary  # re-exported: callers import it here
 from embedtune.data.mining_writers import write_mined as write_mined  # re-exported: callers import it here
@@ -47,8 +53,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LABELS = {"positive": 1.0, "negative": 0.0}
-#: Cells of a dense cosine block computed at once (x 8 bytes): bounds memory whatever the number of documents.
-BLOCK_CELLS = 4_000_000
 
 
 class PhaseBands(StrictModel):
@@ -93,6 +97,18 @@ class MiningConfig(StrictModel):
     min_df: int | float = Field(1, description="TF-IDF: ignore terms in fewer documents (int) or a lower share")
     max_df: int | float = Field(1.0, description="TF-IDF: ignore terms in more documents (int) or a higher share")
     sublinear_tf: bool = Field(True, description="TF-IDF: 1 + log(tf) instead of raw counts")
+    exact_max_documents: int = Field(
+        10_000,
+        ge=0,
+        description="documents of a split up to which every pair is scored (exact, quadratic time); above it, bands "
+        "are filled from random pairs and each document's nearest neighbours",
+    )
+    neighbours: int = Field(
+        50, ge=1, description="above exact_max_documents: nearest neighbours listed per document (hard pairs)"
+    )
+    draws_per_pair: int = Field(
+        500, ge=1, description="above exact_max_documents: random pairs scored per category, label and pair requested"
+    )
 
     @field_validator("phases")
     @classmethod
@@ -121,14 +137,6 @@ class MinedPairs:
     train_documents: tuple[list[str], list[str]]
     eval_documents: tuple[list[str], list[str]]
     summary: dict = field(default_factory=dict)
-
-
-def band_contains(band: Sequence[float], cosine: float | np.ndarray) -> bool | np.ndarray:
-    """``low <= cosine < high``; a band ending at 1.0 is closed so identical documents can be mined."""
-    low, high = band
-    cosine = np.asarray(cosine)
-    inside = (cosine >= low) & ((cosine < high) | (high >= 1.0))
-    return inside if inside.ndim else bool(inside)
 
 
 def fit_tfidf(texts: Sequence[str], config: MiningConfig) -> TfidfVectorizer:
@@ -166,25 +174,17 @@ def mine_category_pairs(
 
     train_bands = {(phase, name): getattr(bands, name) for phase, bands in config.phases.items() for name in LABELS}
     train_rows, train_summary = _mine(
-        "train", x_train, train_docs[1], categories, train_bands, config.pairs_per_category, rng, strict=True
+        "train", x_train, train_docs[1], categories, train_bands, config.pairs_per_category, rng, config, strict=True
     )
+    eval_count = config.eval_pairs_per_category
     if config.eval_pairs == "banded":
         eval_rows, eval_summary = _mine(
-            "eval", x_eval, eval_docs[1], categories, train_bands, config.eval_pairs_per_category, rng, strict=True
+            "eval", x_eval, eval_docs[1], categories, train_bands, eval_count, rng, config, strict=True
         )
     else:
         anywhere = {("any", name): (0.0, 1.0) for name in LABELS}
-        eval_rows, eval_summary = _mine(
-            "eval",
-            x_eval,
-            eval_docs[1],
-            categories,
-            anywhere,
-            config.eval_pairs_per_category,
-            rng,
-            strict=False,
-            match_positives=True,
-        )
+        args = (x_eval, eval_docs[1], categories, anywhere, eval_count, rng, config)
+        eval_rows, eval_summary = _mine("eval", *args, strict=False, balanced=True)
         eval_rows = [(i, j, label, _nearest_phase(config, label, cos), cos) for i, j, label, _, cos in eval_rows]
         eval_summary["sampled"] = eval_summary.pop("phases")["any"]
         eval_summary["phases"] = _phase_stats(eval_rows, config)
@@ -283,40 +283,6 @@ def _split(labels: list[str], eval_fraction: float, seed: int) -> tuple[list[int
 Row = tuple[int, int, float, str, float]  # (doc i, doc j, label, phase, cosine)
 
 
-class _Reservoir:
-    """A uniform random sample (without replacement) of at most ``size`` candidates, in random order.
-
-    Every candidate gets a uniform random key and the ``size`` smallest keys are kept, so memory stays bounded
-    however many pairs fall in a band; ``seen`` counts all candidates offered.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size, self.seen = size, 0
-        self.keys = np.empty(0)
-        self.i, self.j, self.cos = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-
-    def add(self, keys: np.ndarray, i: np.ndarray, j: np.ndarray, cos: np.ndarray) -> None:
-        self.seen += len(keys)
-        self.keys = np.concatenate([self.keys, keys])
-        self.i, self.j, self.cos = (
-            np.concatenate([self.i, i]),
-            np.concatenate([self.j, j]),
-            np.concatenate([self.cos, cos]),
-        )
-        if len(self.keys) > 2 * self.size:
-            self._trim()
-
-    def _trim(self) -> None:
-        if len(self.keys) > self.size:
-            keep = np.argpartition(self.keys, self.size - 1)[: self.size]
-            self.keys, self.i, self.j, self.cos = self.keys[keep], self.i[keep], self.j[keep], self.cos[keep]
-
-    def ordered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        self._trim()
-        order = np.argsort(self.keys, kind="stable")
-        return self.i[order], self.j[order], self.cos[order]
-
-
 def _mine(
     split: str,
     x: csr_matrix,
@@ -325,53 +291,85 @@ def _mine(
     bands: dict[tuple[str, str], tuple[float, float]],
     count: int,
     rng: np.random.Generator,
+    config: MiningConfig,
     strict: bool,
-    match_positives: bool = False,
+    balanced: bool = False,
 ) -> tuple[list[Row], dict]:
     """``count`` pairs per category for each (phase, label) band: positives i < j within the category, negatives
     from a category's documents (sentence1) to any other category's. Pairs already taken are skipped.
 
-    ``match_positives``: a category gets no more negatives (in all) than the positives it got, so a category short of
-    positives does not tilt the labels; bands are taken in order, so list every positive band first."""
+    ``balanced`` (the balanced eval pairs): a category gets no more negatives (in all) than the positives it got, so a
+    category short of positives does not tilt the labels (bands are taken in order, so list every positive band
+    first); and candidates never come from neighbour lists, since these pairs estimate the population of all pairs.
+    """
     y = np.array(doc_labels)
+    candidates = _candidates(x, y, categories, bands, count, rng, config, listed=not balanced)
+    if strict:
+        _check_bands_hold_pairs(split, candidates, bands, categories)
+    rows_out, per_category, shortfalls, duplicates = _select(candidates, bands, categories, count, balanced)
+    if shortfalls:
+        logger.info("mining (%s): %d bands had fewer candidates than requested", split, len(shortfalls))
+    extremes = candidates.extremes
+    summary = {
+        "pairs": len(rows_out),
+        "positives": sum(1 for r in rows_out if r[2] == 1.0),
+        "negatives": sum(1 for r in rows_out if r[2] == 0.0),
+        "duplicates_skipped": duplicates,
+        "phases": _band_stats(rows_out, bands, candidates.available, categories, count),
+        "categories": per_category,
+        "shortfalls": shortfalls,
+        "cosine_range": {n: [_round(v) for v in e] if np.isfinite(e[0]) else None for n, e in extremes.items()},
+        "candidates": candidates.info,
+    }
+    return rows_out, summary
+
+
+def _candidates(
+    x: csr_matrix,
+    y: np.ndarray,
+    categories: list[str],
+    bands: dict[tuple[str, str], tuple[float, float]],
+    count: int,
+    rng: np.random.Generator,
+    config: MiningConfig,
+    listed: bool,
+) -> Candidates:
+    """Every pair scored up to ``exact_max_documents`` documents; random pairs and (``listed``) neighbour lists above
+    it."""
     # Extra room for candidates skipped as duplicates (a negative can be drawn from either of its categories).
     spare = 2 * count + 16
-    pools = {(key, c): _Reservoir(spare) for key in bands for c in categories}
-    extremes = {name: [np.inf, -np.inf] for name in LABELS}
-    for c in categories:
-        members = np.flatnonzero(y == c)
-        others = np.flatnonzero(y != c)
-        for name, columns in (("positive", members), ("negative", others)):
-            if len(members) == 0 or len(columns) == 0:
-                continue
-            step = max(1, BLOCK_CELLS // len(columns))
-            right = x[columns].T.tocsc()
-            for start in range(0, len(members), step):
-                rows = members[start : start + step]
-                block = (x[rows] @ right).toarray()
-                valid = np.ones_like(block, dtype=bool)
-                if name == "positive":  # each unordered pair once, never a document with itself
-                    valid = np.arange(len(members))[None, :] > np.arange(start, start + len(rows))[:, None]
-                if valid.any():
-                    extremes[name][0] = min(extremes[name][0], float(block[valid].min()))
-                    extremes[name][1] = max(extremes[name][1], float(block[valid].max()))
-                for key, band in bands.items():
-                    if key[1] != name:
-                        continue
-                    a, b = np.nonzero(valid & band_contains(band, block))
-                    pools[key, c].add(rng.random(len(a)), rows[a], columns[b], block[a, b])
+    if x.shape[0] <= config.exact_max_documents:
+        return all_pairs(x, y, categories, bands, spare, rng)
+    draws = config.draws_per_pair * count
+    neighbours = config.neighbours if listed else 0
+    return sampled_pairs(x, y, categories, bands, spare, rng, draws, neighbours, config.seed)
 
+
+def _check_bands_hold_pairs(split: str, candidates: Candidates, bands: dict, categories: list[str]) -> None:
+    """A band with no candidate in any category is a config error (bands that do not fit the data), not a shortfall."""
     for key, band in bands.items():
-        if strict and all(pools[key, c].seen == 0 for c in categories):
-            low, high = extremes[key[1]]
-            observed = f"{low:.3f}..{high:.3f}" if np.isfinite(low) else "none"
-            kind = "same-category" if key[1] == "positive" else "cross-category"
-            raise UserError(
-                f"mining ({split}): phase {key[0]} {key[1]} band {format_band(band)} holds no "
-                f"{kind} pair in any category (observed {kind} TF-IDF cosines: {observed}); more documents may fill "
-                "it, or mine from Python with wider MiningConfig.phases (embedtune mine uses the default bands)"
-            )
+        if any(candidates.pools[key, c].seen for c in categories):
+            continue
+        low, high = candidates.extremes[key[1]]
+        observed = f"{low:.3f}..{high:.3f}" if np.isfinite(low) else "none"
+        kind = "same-category" if key[1] == "positive" else "cross-category"
+        info = candidates.info
+        searched = (
+            f" among {info['random_pairs']} random pairs and each document's {info['neighbours']} nearest neighbours"
+            if "neighbours" in info
+            else ""
+        )
+        raise UserError(
+            f"mining ({split}): phase {key[0]} {key[1]} band {format_band(band)} holds no "
+            f"{kind} pair in any category{searched} (observed {kind} TF-IDF cosines: {observed}); more documents may "
+            "fill it, or mine from Python with wider MiningConfig.phases (embedtune mine uses the default bands)"
+        )
 
+
+def _select(
+    candidates: Candidates, bands: dict, categories: list[str], count: int, match_positives: bool
+) -> tuple[list[Row], dict, list[dict], int]:
+    """Take each slot's candidates in their random order, skipping pairs already taken by an earlier slot."""
     taken: set[tuple[int, int]] = set()
     rows_out: list[Row] = []
     shortfalls, per_category = [], {c: {"positive": 0, "negative": 0} for c in categories}
@@ -379,12 +377,11 @@ def _mine(
     for key in bands:
         phase, name = key
         for c in categories:
-            pool = pools[key, c]
             got = 0
             wanted = count
             if match_positives and name == "negative":
                 wanted = max(0, min(count, per_category[c]["positive"] - per_category[c]["negative"]))
-            for i, j, cos in zip(*pool.ordered()):
+            for i, j, cos in zip(*candidates.pools[key, c].ordered()):
                 if got == wanted:
                     break
                 pair = (int(min(i, j)), int(max(i, j)))
@@ -396,32 +393,12 @@ def _mine(
                 got += 1
             per_category[c][name] += got
             if got < wanted:
-                shortfalls.append(
-                    {
-                        "phase": phase,
-                        "label": name,
-                        "category": c,
-                        "requested": wanted,
-                        "available": pool.seen,
-                        "mined": got,
-                    }
-                )
-    if shortfalls:
-        logger.info("mining (%s): %d bands had fewer candidates than requested", split, len(shortfalls))
-    summary = {
-        "pairs": len(rows_out),
-        "positives": sum(1 for r in rows_out if r[2] == 1.0),
-        "negatives": sum(1 for r in rows_out if r[2] == 0.0),
-        "duplicates_skipped": duplicates,
-        "phases": _band_stats(rows_out, bands, pools, categories, count),
-        "categories": per_category,
-        "shortfalls": shortfalls,
-        "cosine_range": {n: [_round(v) for v in e] if np.isfinite(e[0]) else None for n, e in extremes.items()},
-    }
-    return rows_out, summary
+                shortfall = {"phase": phase, "label": name, "category": c, "requested": wanted}
+                shortfalls.append({**shortfall, "available": candidates.available[key, c], "mined": got})
+    return rows_out, per_category, shortfalls, duplicates
 
 
-def _band_stats(rows: list[Row], bands: dict, pools: dict, categories: list[str], count: int) -> dict:
+def _band_stats(rows: list[Row], bands: dict, available: dict, categories: list[str], count: int) -> dict:
     stats: dict[str, dict] = {}
     for (phase, name), band in bands.items():
         cos = np.array([r[4] for r in rows if r[3] == phase and r[2] == LABELS[name]])
@@ -429,7 +406,7 @@ def _band_stats(rows: list[Row], bands: dict, pools: dict, categories: list[str]
             "band": list(band),
             "pairs": len(cos),
             "requested": count * len(categories),
-            "available": sum(pools[(phase, name), c].seen for c in categories),
+            "available": sum(available[(phase, name), c] for c in categories),
             "documents": len({d for r in rows if r[3] == phase and r[2] == LABELS[name] for d in r[:2]}),
             "cosine": _cos_stats(cos),
         }

@@ -27,7 +27,9 @@ def diagnose(summary: dict) -> list[str]:
     warnings += _no_eval_positives(summary)
     splits = ("train", "eval") if summary.get("eval_pairs") == "banded" else ("train",)
     for split in splits:
-        warnings += [_skewed_phase(split, phase, by_label) for phase, by_label in summary[split]["phases"].items()]
+        about = "about " if _estimated(summary[split]) else ""
+        phases = summary[split]["phases"].items()
+        warnings += [_skewed_phase(split, phase, by_label, about) for phase, by_label in phases]
     return [warning for warning in warnings if warning]
 
 
@@ -62,7 +64,12 @@ def _no_eval_positives(summary: dict) -> list[str]:
     ]
 
 
-def _skewed_phase(split: str, phase: str, by_label: dict) -> str | None:
+def _estimated(part: dict) -> bool:
+    """Whether a split's ``available`` counts are estimates (mined from random pairs and neighbour lists)."""
+    return part.get("candidates", {}).get("available") == "estimated"
+
+
+def _skewed_phase(split: str, phase: str, by_label: dict, about: str = "") -> str | None:
     positives, negatives = by_label["positive"]["pairs"], by_label["negative"]["pairs"]
     total = positives + negatives
     if not total or max(positives, negatives) < SKEWED_SHARE * total:
@@ -71,7 +78,7 @@ def _skewed_phase(split: str, phase: str, by_label: dict) -> str | None:
     short = by_label[minor]
     band = format_band(short["band"])
     kind = "same-category" if minor == "positive" else "cross-category"
-    held = f"holds {short['available']} {kind} pairs in all" if "available" in short else "is nearly empty"
+    held = f"holds {about}{short['available']} {kind} pairs in all" if "available" in short else "is nearly empty"
     consequence = (
         "a loss on both labels (cosine, cosent, contrastive) learns 'similar' from this phase; group_mnrl and mnrl "
         "(the starter config's loss) train on the positives only"
@@ -125,12 +132,16 @@ def _split_lines(summary: dict, split: str) -> list[str]:
         f"{split} pairs{how}: {part['pairs']} ({part['positives']} positive, {part['negatives']} negative), "
         f"{part['duplicates_skipped']} duplicate draws skipped{matched}"
     ]
+    if _estimated(part):
+        lines.append(f"  {_candidate_line(part['candidates'], balanced)}")
     counts = f"{'in band':>9}" if balanced else f"{'wanted':>8}{'available':>11}"
     cosines = f"{'cos min':>9}{'mean':>8}{'max':>8}"
     lines.append(f"  {'phase':<6}{'label':<10}{'band':<14}{'pairs':>7}{counts}{'docs':>6}{cosines}")
+    about = "~" if _estimated(part) else ""
     for phase, by_label in part["phases"].items():
         for name, s in by_label.items():
-            counts = f"{s['inside_band']:>9}" if balanced else f"{s['requested']:>8}{s['available']:>11}"
+            available = f"{about}{s['available']}" if not balanced else ""
+            counts = f"{s['inside_band']:>9}" if balanced else f"{s['requested']:>8}{available:>11}"
             lines.append(
                 f"  {phase:<6}{name:<10}{format_band(s['band']):<14}{s['pairs']:>7}{counts}{s['documents']:>6}"
                 f"{_cosines(s['cosine'])}"
@@ -139,6 +150,15 @@ def _split_lines(summary: dict, split: str) -> list[str]:
         lines.append(f"  short bands: {_shortfalls(part['shortfalls'])}")
     lines.append("")
     return lines
+
+
+def _candidate_line(candidates: dict, balanced: bool) -> str:
+    """How a split too large to score every pair found its candidates; its ``available`` counts are estimates."""
+    line = f"candidates: {candidates['random_pairs']} random pairs"
+    if candidates.get("neighbours"):
+        bands = ", ".join(f"phase {band}" for band in candidates["neighbour_bands"])
+        line += f", {candidates['neighbour_pairs']} from {candidates['neighbours']}-nearest-neighbour lists ({bands})"
+    return line if balanced else line + "; ~ marks estimated available counts"
 
 
 def _shortfalls(shortfalls: list[dict], shown: int = 8) -> str:
