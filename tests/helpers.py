@@ -272,3 +272,17 @@ def mining_config(**overrides):
 
     values = {"pairs_per_category": 10, "eval_pairs_per_category": 5, "phases": SYNTHETIC_PHASES, **overrides}
     return MiningConfig(**values)
+
+
+def without_dropout(model_dir: Path, target: Path) -> Path:
+    """A copy of a tiny model with dropout off: runs that must match exactly (no per-process dropout noise)."""
+    import json
+    import shutil
+
+    shutil.copytree(model_dir, target)
+    for config in target.rglob("config.json"):
+        raw = json.loads(config.read_text())
+        if "hidden_dropout_prob" in raw:
+            raw.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+            config.write_text(json.dumps(raw))
+    return target

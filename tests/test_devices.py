@@ -71,7 +71,7 @@ def test_training_arguments_carry_device_and_precision(tmp_path, precision, bf16
 
     settings = TrainingConfig(precision=precision, gradient_checkpointing=True)
     args = training_arguments(settings, tmp_path, None, False, {}, "cpu")
-    assert (args.use_cpu, args.bf16, args.fp16, args.gradient_checkpointing) == (True, bf16, fp16, True)
+    assert (args.use_cpu, args.bf16, args.fp16, args.activation_checkpointing) == (True, bf16, fp16, True)
     assert args.report_to == []
 
 

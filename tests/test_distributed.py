@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers import run_config
+from helpers import run_config, without_dropout
 
 from embedtune.distributed import from_main, is_main, world_size
 
@@ -27,18 +27,6 @@ def _free_port() -> int:
     with socket.socket() as handle:
         handle.bind(("127.0.0.1", 0))
         return handle.getsockname()[1]
-
-
-def _without_dropout(model_dir: Path, target: Path) -> Path:
-    import shutil
-
-    shutil.copytree(model_dir, target)
-    for config in target.rglob("config.json"):
-        raw = json.loads(config.read_text())
-        if "hidden_dropout_prob" in raw:
-            raw.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-            config.write_text(json.dumps(raw))
-    return target
 
 
 def _unique_pairs(source: Path, rows: int) -> Path:
@@ -68,7 +56,7 @@ def test_one_process_runs_compute_in_place(monkeypatch):
 
 
 def test_two_processes_write_once_and_end_where_one_process_with_the_same_batch_ends(tmp_path, tiny_model_dir):
-    model = _without_dropout(tiny_model_dir, tmp_path / "model")
+    model = without_dropout(tiny_model_dir, tmp_path / "model")
     raw = run_config(tmp_path, model, loss={"name": "mnrl"}, scored=False, training={"max_steps": 4, "lr": 5e-3})
     raw["data"]["train"] = {"path": str(_unique_pairs(Path(raw["data"]["train"]["path"]), 32)), "columns": {}}
     configs = {}
@@ -131,3 +119,24 @@ def test_group_mnrl_across_two_processes_is_the_loss_of_one_big_batch(tmp_path):
     assert two["loss"].item() == pytest.approx(whole.item(), abs=1e-6)
     assert torch.allclose(two["anchor_grad"], a.grad, atol=1e-6)
     assert torch.allclose(two["positive_grad"], p.grad, atol=1e-6)  # through the gather, from both ranks' anchors
+
+
+def _sync_worker(rank: int, port: int, out) -> None:
+    import torch.distributed as dist
+
+    from embedtune.distributed import SyncLossParameters
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    owned = torch.nn.Parameter(torch.zeros(3))
+    owned.grad = torch.full((3,), float(rank + 1))  # rank 0: 1, rank 1: 2
+    SyncLossParameters([owned]).on_pre_optimizer_step(None, None, None)
+    if rank == 1:
+        torch.save(owned.grad, out)
+    dist.destroy_process_group()
+
+
+def test_parameters_a_loss_owns_get_the_mean_gradient_of_all_ranks(tmp_path):
+    out = tmp_path / "grad.pt"
+    torch.multiprocessing.spawn(_sync_worker, args=(_free_port(), out), nprocs=2, join=True)
+    assert torch.equal(torch.load(out), torch.full((3,), 1.5))

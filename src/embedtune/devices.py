@@ -34,12 +34,15 @@ class Machine:
 
         cuda = torch.cuda.is_available()
         mps = torch.backends.mps.is_available()
+        if cuda and "LOCAL_RANK" in os.environ:  # probe this rank's GPU, not GPU 0 from every rank
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        capability = torch.cuda.get_device_capability() if cuda else (0, 0)
         return cls(
             cuda=cuda,
             mps=mps,
-            cuda_bf16=cuda and torch.cuda.is_bf16_supported(),
+            cuda_bf16=capability >= (8, 0),  # native bf16 (is_bf16_supported() also says yes to emulation)
             mps_bf16=mps and torch.backends.mps.is_macos_or_newer(14, 0),
-            cuda_capability=torch.cuda.get_device_capability() if cuda else (0, 0),
+            cuda_capability=capability,
         )
 
     def has(self, device: str) -> bool:
@@ -76,6 +79,15 @@ def tf32_on(device: str, machine: Machine | None = None) -> bool | None:
     return True if device == "cuda" and machine.cuda_capability >= (8, 0) else None
 
 
+def set_tf32(device: str) -> None:
+    """The TF32 policy of the whole run, set before the baseline: baseline and final are measured alike."""
+    if tf32_on(device):
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 def torch_device(device: str) -> str:
     """The torch device string for this process: under a multi-process launch each rank takes its own GPU."""
     local_rank = os.environ.get("LOCAL_RANK")
@@ -84,4 +96,13 @@ def torch_device(device: str) -> str:
     return device
 
 
-__all__ = ["DEVICES", "PRECISIONS", "Machine", "check_precision", "resolve_device", "tf32_on", "torch_device"]
+__all__ = [
+    "DEVICES",
+    "PRECISIONS",
+    "Machine",
+    "check_precision",
+    "resolve_device",
+    "set_tf32",
+    "tf32_on",
+    "torch_device",
+]

@@ -8,9 +8,14 @@ resolved config and the metric to select on, or the one-line error every rank th
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
+from transformers import TrainerCallback
+
 from embedtune.errors import UserError
+
+WAIT = timedelta(hours=3)
 
 
 def world_size() -> int:
@@ -32,7 +37,8 @@ def start_processes(device: str) -> None:
     if device == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+        # The other ranks wait while rank 0 loads and measures the baseline: longer than the 10-30 min defaults.
+        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo", timeout=WAIT)
 
 
 def from_main(compute) -> Any:
@@ -69,4 +75,41 @@ def stop_processes() -> None:
         dist.destroy_process_group()
 
 
-__all__ = ["from_main", "is_main", "start_processes", "stop_processes", "world_size"]
+def loss_parameter_sync(loss, model) -> list:
+    """The callback averaging the gradients of the parameters ``loss`` owns outside ``model`` (none for one
+    process, or when the loss owns none)."""
+    if world_size() == 1:
+        return []
+    inside = {id(parameter) for parameter in model.parameters()}
+    owned = [p for p in loss.parameters() if p.requires_grad and id(p) not in inside]
+    return [SyncLossParameters(owned)] if owned else []
+
+
+class SyncLossParameters(TrainerCallback):
+    """DDP averages the gradients of the model it wraps. Parameters a loss owns (a softmax classifier, learned task
+    weights, a distillation projection) are outside it, so each rank would step them on its own gradients and
+    drift apart: average them too, before every optimizer step."""
+
+    def __init__(self, parameters: list) -> None:
+        self.parameters = parameters
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs) -> None:
+        import torch
+        import torch.distributed as dist
+
+        for parameter in self.parameters:
+            if parameter.grad is None:  # a task without a batch this step still joins the all-reduce
+                parameter.grad = torch.zeros_like(parameter)
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= dist.get_world_size()
+
+
+__all__ = [
+    "SyncLossParameters",
+    "from_main",
+    "is_main",
+    "loss_parameter_sync",
+    "start_processes",
+    "stop_processes",
+    "world_size",
+]

@@ -16,9 +16,9 @@ from pathlib import Path
 from transformers import set_seed
 
 from embedtune.config import RunConfig, dump_config, input_paths, resumed_config
-from embedtune.devices import check_precision, resolve_device, torch_device
-from embedtune.distributed import from_main, is_main, start_processes, stop_processes
-from embedtune.errors import ForgettingError, Interrupted, resource_error
+from embedtune.devices import check_precision, resolve_device, set_tf32, torch_device
+from embedtune.distributed import from_main, is_main, start_processes, stop_processes, world_size
+from embedtune.errors import ConfigError, ForgettingError, Interrupted, UserError, resource_error
 from embedtune.evaluation.compare import paired_statistics
 from embedtune.evaluation.retention import RetentionCheck, check_guards, check_retention, with_retention_data
 from embedtune.evaluation.run_report import RunOutcome, write_run_reports
@@ -86,27 +86,29 @@ def run_training(
     start_processes(device)  # one process: nothing to do
     begun: list[_Prepared] = []
 
-    def begin() -> tuple[RunConfig, str | None]:
+    def begin() -> tuple[RunConfig, str | None, Path | None]:
         """Every check, the baseline and the first writes: on rank 0 only, which tells the others the outcome."""
         inputs = (*input_paths(config), *([config_file] if config_file is not None else []))
         check_run_dir(output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
         # A resume keeps the guard sets the run started with; a new run records the defaults it found.
         resolved = resumed_config(output_dir, config) if resume else with_retention_data(config)
+        checkpoint = _resume_point(output_dir) if resume else None
         begun.append(_prepare(resolved, device))
         prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
         set_state(output_dir, "running")
         write_text_atomic(output_dir / "config.yaml", dump_config(resolved))
-        return resolved, begun[0].best_metric
+        return resolved, begun[0].best_metric, checkpoint
 
-    config, selected = from_main(begin)
+    config, selected, checkpoint = from_main(begin)
     if not is_main():
-        return _follow(config, selected, output_dir, resume, device, started)
+        return _follow(config, selected, output_dir, checkpoint, device, started)
     prepared = begun[0]
     progress = StepCounter()
     data, model = prepared.inputs, prepared.model
+    trackers = []
     try:
-        trained = train(config, model, data, prepared.best_metric, output_dir, resume, progress)
-        balance_warnings = trained.balance_warnings
+        trained = train(config, model, data, prepared.best_metric, output_dir, checkpoint, progress)
+        balance_warnings, trackers = trained.balance_warnings, trained.trackers
         finalize_model(
             model, config.strategy, output_dir / "adapter", prepared.base_state, config.training.interpolate_base
         )
@@ -118,7 +120,7 @@ def run_training(
         statistics = paired_statistics(data.eval_sets, prepared.baseline, final, config.statistics)
         write_json_atomic(output_dir / "metrics.json", metrics)
         write_json_atomic(output_dir / "statistics.json", statistics)
-        for tracker in trained.trackers:
+        for tracker in trackers:
             tracker.finish(tracker_logs(metrics, statistics))
         retention = check_guards(metrics, data.guards)
         forgot = [check.message() for check in retention if check.forgot]
@@ -145,6 +147,9 @@ def run_training(
         if translated is not None:
             raise translated from None
         raise
+    finally:
+        for tracker in trackers:  # a failed run's trackers end too (a no-op after the final metrics)
+            tracker.finish(None)
     seconds = time.time() - started
     if not config.training.keep_checkpoints:
         remove_checkpoints(output_dir)
@@ -162,6 +167,9 @@ def _prepare(config: RunConfig, device: str) -> _Prepared:
     inputs = load_run_inputs(config)
     set_seed(config.training.seed)
     check_precision(config.training.precision, device)
+    set_tf32(device)  # before the baseline: baseline and final at the same matmul precision
+    if world_size() > 1 and config.training.curriculum is not None:
+        raise ConfigError("training.curriculum runs in one process (its batch order is one sequence); drop torchrun")
     check_trackers(config.training.report_to)
     model = load_model(
         config.model.name, config.model.max_seq_length, config.model.trust_remote_code, torch_device(device)
@@ -180,7 +188,7 @@ def _prepare(config: RunConfig, device: str) -> _Prepared:
 
 
 def _follow(
-    config: RunConfig, selected: str | None, output_dir: Path, resume: bool, device: str, started: float
+    config: RunConfig, selected: str | None, output_dir: Path, checkpoint: Path | None, device: str, started: float
 ) -> RunResult:
     """A rank other than 0 under torchrun / accelerate: the same data and model, trained in step with rank 0 (the
     Trainer's DDP); it measures nothing and writes nothing."""
@@ -190,9 +198,20 @@ def _follow(
     model = load_model(
         config.model.name, config.model.max_seq_length, config.model.trust_remote_code, torch_device(device)
     )
-    train(config, model, inputs, selected, output_dir, resume, StepCounter())
+    set_tf32(device)
+    trained = train(config, model, inputs, selected, output_dir, checkpoint, StepCounter())
+    for tracker in trained.trackers:  # the integrations log on rank 0 only; end them here all the same
+        tracker.finish(None)
     stop_processes()
     return RunResult(output_dir, {}, time.time() - started)
+
+
+def _resume_point(output_dir: Path) -> Path:
+    """The checkpoint a resume starts from, chosen once (setting aside incomplete ones renames folders)."""
+    checkpoint = last_complete_checkpoint(output_dir / "checkpoints")
+    if checkpoint is None:
+        raise UserError(f"{output_dir}: nothing to resume (no complete checkpoint in checkpoints/)")
+    return checkpoint
 
 
 def _interrupted(output_dir: Path, progress: StepCounter) -> Interrupted:

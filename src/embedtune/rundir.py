@@ -64,6 +64,7 @@ def save_model_atomic(model, target: Path) -> None:
 # What a run writes into its dir; --overwrite removes these and nothing else.
 RUN_ENTRIES = (
     "model",
+    "tensorboard",
     "adapter",
     "checkpoints",
     "config.yaml",

@@ -72,3 +72,14 @@ def test_length_batches_and_a_curriculum_exclude_each_other(tmp_path):
     raw["training"].update(group_by_length=True, curriculum={"phases": [{"phase": "1"}]})
     with pytest.raises(ConfigError, match="group_by_length and training.curriculum"):
         parse_config(raw)
+
+
+def test_with_drop_last_every_batch_is_full_though_texts_repeat():
+    data = dataset(203)
+    first = list(data["sentence1"])
+    first[:90] = [f"repeated text {i % 30}" for i in range(90)]  # 30 texts 3 times: equal lengths sort together
+    data = Dataset.from_dict({"sentence1": first, "sentence2": data["sentence2"]})
+    batches = list(LengthGroupedNoDuplicatesBatchSampler(data, batch_size=16, drop_last=False, seed=1))
+    assert sorted(i for b in batches for i in b) == list(range(203))
+    dropped = list(LengthGroupedNoDuplicatesBatchSampler(data, batch_size=16, drop_last=True, seed=1))
+    assert len(dropped) >= 11 and all(len(b) == 16 for b in dropped)  # what several processes need

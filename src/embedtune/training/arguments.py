@@ -6,6 +6,7 @@ from pathlib import Path
 
 from embedtune.config import TrainingConfig
 from embedtune.devices import tf32_on
+from embedtune.distributed import world_size
 
 SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
@@ -61,8 +62,11 @@ def training_arguments(
         bf16=config.precision == "bf16",
         fp16=config.precision == "fp16",
         tf32=tf32_on(device),
-        gradient_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing=config.gradient_checkpointing,
         dataloader_num_workers=0,
+        # Several processes: every rank needs a full batch each step (gathered losses, DDP's all-reduce); the
+        # Trainer trains with even_batches off, so an uneven tail would hang one rank.
+        dataloader_drop_last=world_size() > 1,
         disable_tqdm=False,
     )
 

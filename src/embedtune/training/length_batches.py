@@ -42,30 +42,34 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(len(self.lengths), generator=generator).tolist()
             span = self.batch_size * MEGA_BATCHES
-            batches = []
+            batches, carry = [], []
             for start in range(0, len(order), span):
                 chunk = sorted(order[start : start + span], key=lambda index: self.lengths[index], reverse=True)
-                batches += self._cut(chunk)
+                full, carry = self._fill([*carry, *chunk], short=False)
+                batches += full
+            if carry and not self.drop_last:  # only the epoch's last rows may make short batches
+                batches += self._fill(carry, short=True)[0]
             shuffled = [batches[index] for index in torch.randperm(len(batches), generator=generator).tolist()]
             self._cached = (self.epoch, shuffled)
         return self._cached[1]
 
-    def _cut(self, rows: list[int]) -> list[list[int]]:
-        """Fill batches in length order; with no_duplicates a row clashing with the batch waits for a later one."""
+    def _fill(self, rows: list[int], short: bool) -> tuple[list[list[int]], list[int]]:
+        """Batches in the given order; with no_duplicates a row clashing with the batch waits for a later one.
+        Returns the batches and the rows left over (``short``: none, the last batches may be smaller)."""
         batches = []
         while rows:
             batch, seen, rest = [], set(), []
             for row in rows:
-                free = not self.no_duplicates or seen.isdisjoint(self.texts[row])
-                if len(batch) < self.batch_size and free:
+                if len(batch) < self.batch_size and (not self.no_duplicates or seen.isdisjoint(self.texts[row])):
                     batch.append(row)
                     seen.update(self.texts[row])
                 else:
                     rest.append(row)
-            if len(batch) == self.batch_size or not self.drop_last:
-                batches.append(batch)
+            if len(batch) < self.batch_size and not short:
+                return batches, rows  # carried into the next chunk
+            batches.append(batch)
             rows = rest
-        return batches
+        return batches, []
 
 
 class LengthGroupedNoDuplicatesBatchSampler(LengthGroupedBatchSampler):

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embedtune.config import RunConfig
-from embedtune.distributed import is_main
-from embedtune.errors import UserError
+from embedtune.distributed import is_main, loss_parameter_sync, world_size
 from embedtune.modeling.layers import LOG_VARIANCE_PATTERN, ProgressiveUnfreezing, layerwise_lr_mapping
 from embedtune.modeling.strategies import apply_strategy
-from embedtune.rundir import last_complete_checkpoint, write_text_atomic
+from embedtune.rundir import write_text_atomic
 from embedtune.training.arguments import training_arguments
 from embedtune.training.curriculum import (
     CurriculumEpochs,
@@ -50,14 +49,15 @@ def train(
     inputs: RunInputs,
     best_metric: str | None,
     output_dir: Path,
-    resume: bool,
+    checkpoint: Path | None,
     progress: StepCounter,
 ) -> TrainOutcome:
     """Train ``model`` in place; returns the composite balance warnings (none for a single loss) and the experiment
     trackers, still open for the final metrics.
 
     ``best_metric`` is the evaluator key model selection and early stopping use (None: nothing is selected on);
-    ``progress`` is told each step, so an interrupted run can say where it got to.
+    ``checkpoint``: resume from it (chosen by rank 0, before any write). ``progress`` is told each step, so an
+    interrupted run can say where it got to.
     """
     from transformers import EarlyStoppingCallback
 
@@ -65,7 +65,7 @@ def train(
 
     settings = config.training
     lr_mapping = apply_strategy(model, config.strategy, settings.lr)
-    objective = build_objective(config, model, inputs.train, inputs.tasks, inputs.rehearsal_texts)
+    objective = build_objective(config, _loss_model(config, model), inputs.train, inputs.tasks, inputs.rehearsal_texts)
     lr_mapping = _with_layer_control(config, objective.parameters, lr_mapping)
     checkpoints = output_dir / "checkpoints"
     device = model.device.type  # where pipeline loaded it: the resolved training.device
@@ -75,7 +75,7 @@ def train(
         trainer_class, phase_at_step, counter = _apply_curriculum(config, inputs.curriculum, objective.dataset, args)
         epochs = [counter]  # first: every later callback reads the curriculum epoch
     history = HistoryCallback(output_dir / "history.jsonl", phase_at_step, objective.history_fields)
-    callbacks = [*epochs, *objective.monitors, history, progress]
+    callbacks = [*epochs, *objective.monitors, history, progress, *loss_parameter_sync(objective.parameters, model)]
     if not (settings.save_best_model or settings.early_stopping_patience):
         callbacks.append(SkipFinalEvaluation())  # the run's own final measurement follows
     if settings.unfreeze:
@@ -84,7 +84,7 @@ def train(
     if settings.early_stopping_patience and best_metric:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     if is_main():  # the other ranks write nothing
-        _reset_history(output_dir / "history.jsonl", resume)
+        _reset_history(output_dir / "history.jsonl", checkpoint)
     trainer = trainer_class(
         model=model,
         args=args,
@@ -93,12 +93,28 @@ def train(
         evaluator=[eval_set.evaluator for eval_set in inputs.targets] or None,  # guard sets: before and after only
         callbacks=callbacks,
     )
-    trackers = hold_trackers(trainer)
-    checkpoint = last_complete_checkpoint(output_dir / "checkpoints") if resume else None
-    if resume and checkpoint is None:
-        raise UserError(f"{output_dir}: nothing to resume (no complete checkpoint in checkpoints/)")
+    trackers = hold_trackers(trainer, output_dir / "tensorboard")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     return TrainOutcome(objective.balance_warnings(), trackers)
+
+
+def _loss_model(config: RunConfig, model):
+    """The model the losses call. frozen: the head on cached encodings (modeling.frozen_cache), unless a loss reads
+    the encoder itself (teachers, self-distillation) or several processes train (DDP syncs gradients through the
+    run's model only)."""
+    from embedtune.config.methods import TeacherLossConfig
+
+    strategy = config.strategy
+    if strategy.name != "frozen" or not strategy.cache_embeddings:
+        return model
+    losses = [config.loss, *(task.loss for task in config.data.tasks)]
+    if any(isinstance(leaf, TeacherLossConfig) for loss in losses for leaf in loss.leaves()) or world_size() > 1:
+        logger.info("strategy frozen: the encoder runs every step (distillation or several processes)")
+        return model
+    from embedtune.modeling.frozen_cache import cached_head_model
+
+    logger.info("strategy frozen: each training text is encoded once, then the head trains on the cache")
+    return cached_head_model(model)
 
 
 def _with_layer_control(config: RunConfig, loss, lr_mapping: dict[str, float]) -> dict[str, float]:
@@ -136,12 +152,11 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
     return trainer_class, phase_lookup(order, settings.gradient_accumulation_steps), counter
 
 
-def _reset_history(path: Path, resume: bool) -> None:
-    """A resumed run replays the steps after its last checkpoint: drop their records so no step appears twice."""
-    if not resume:
+def _reset_history(path: Path, checkpoint: Path | None) -> None:
+    """A resumed run replays the steps after its checkpoint: drop their records so no step appears twice."""
+    if checkpoint is None:
         path.unlink(missing_ok=True)
         return
-    last = last_complete_checkpoint(path.parent / "checkpoints")
-    kept_until = int(last.name.rsplit("-", 1)[-1]) if last else 0
+    kept_until = int(checkpoint.name.rsplit("-", 1)[-1])
     kept = [record for record in read_history(path) if record["step"] <= kept_until and record["kind"] != "summary"]
     write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in kept))

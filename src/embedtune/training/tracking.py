@@ -4,6 +4,7 @@ package is one line before anything runs, not a traceback after the baseline."""
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from transformers import TrainerCallback
 
@@ -20,7 +21,7 @@ def check_trackers(names: list[str]) -> None:
     )
 
     installed = set(get_available_reporting_integrations())
-    for name in names:
+    for name in (name for name in names if name not in ("all", "none")):  # the Trainer's own shorthands
         if name not in INTEGRATION_TO_CALLBACK:
             close = difflib.get_close_matches(name, list(INTEGRATION_TO_CALLBACK), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; one of {', '.join(INTEGRATION_TO_CALLBACK)}"
@@ -33,14 +34,18 @@ def _package(name: str) -> str:
     return {"azure_ml": "azureml-core", "comet_ml": "comet-ml", "neptune": "neptune"}.get(name, name)
 
 
-def hold_trackers(trainer) -> list:
-    """Swap the trainer's tracker callbacks for :class:`HeldTracker` s, in place; returns them for ``finish``."""
-    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+def hold_trackers(trainer, tensorboard_dir: Path) -> list:
+    """Swap the trainer's tracker callbacks for :class:`HeldTracker` s, in place; returns them for ``finish``.
+    TensorBoard writes to ``tensorboard_dir`` (unless TENSORBOARD_LOGGING_DIR says otherwise), not under the
+    checkpoints, which go when the run is done."""
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK, TensorBoardCallback
 
     kinds = tuple(INTEGRATION_TO_CALLBACK.values())
     callbacks = trainer.callback_handler.callbacks
     held = []
     for index, callback in enumerate(callbacks):
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(tensorboard_dir)
         if isinstance(callback, kinds):
             callbacks[index] = HeldTracker(callback)
             held.append(callbacks[index])

@@ -18,6 +18,9 @@ class FrozenStrategyConfig(StrategyConfig):
     projection: Literal["linear", "mlp"] = Field("linear", description="head on the frozen encoder")
     projection_dim: int | None = Field(None, ge=1, description="output size of the head; None keeps the model's")
     projection_learning_rate: float | None = Field(None, gt=0, description="head learning rate; None uses training.lr")
+    cache_embeddings: bool = Field(
+        True, description="encode each training text once and train the head on the cache (not with distillation)"
+    )
 
     summary: ClassVar = "encoder frozen; a projection head after pooling trains"
 
