@@ -17,8 +17,17 @@ from matplotlib.figure import Figure
 SIZE = (5.0, 3.0)
 WIDE = (9.0, 3.0)
 DPI = 100
-NOT_COMPONENTS = {"kind", "step", "epoch", "lr", "grad_norm", "loss"}
-NOT_EVAL_METRICS = {"kind", "step", "epoch", "runtime", "samples_per_second", "steps_per_second", "sequential_score"}
+NOT_COMPONENTS = {"kind", "step", "epoch", "seconds", "lr", "grad_norm", "loss"}
+NOT_EVAL_METRICS = {
+    "kind",
+    "step",
+    "epoch",
+    "seconds",
+    "runtime",
+    "samples_per_second",
+    "steps_per_second",
+    "sequential_score",
+}
 BASELINE_COLOR, FINAL_COLOR = "#7f7f7f", "#1f77b4"
 POSITIVE_COLOR, NEGATIVE_COLOR = "#2ca02c", "#d62728"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -13,21 +14,26 @@ DROPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_ste
 
 
 class HistoryCallback(TrainerCallback):
-    """One JSON object per logged step: ``{"kind": "train", "step", "epoch", "lr", "loss", <component>...}``.
+    """One JSON object per logged step: ``{"kind": "train", "step", "epoch", "seconds", "lr", "loss", ...}``.
 
     Evaluations are logged as ``{"kind": "eval", "step", "epoch", <metric>...}``. Only the main process writes.
     """
 
     def __init__(self, path: Path, phase_at_step=None, extra_fields=None) -> None:
         self.path = Path(path)
+        self.started = time.monotonic()  # records carry seconds since training (or this resumed session) began
         self.phase_at_step = phase_at_step  # curriculum runs: step -> phase name, recorded on train records
         self.extra_fields = extra_fields  # composite losses: () -> raw value, weight and share of each component
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
         is_eval = any(key.startswith("eval_") for key in logs)
         record = {"kind": "eval" if is_eval else "train", "step": state.global_step, "epoch": state.epoch}
+        record["seconds"] = round(time.monotonic() - self.started, 3)
         for key, value in logs.items():
             if key in DROPPED or key == "epoch" or not isinstance(value, (int, float)):
                 continue
