@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ddp_cpu.py [--steps 200]     (~12 min alone on 2 CPU cores)
 
-Trains all-MiniLM-L6-v2 on ../shared/data/stsb/train.tsv with the cosine loss: once as 1 process of batch 32 with 2 torch threads, once through torchrun as 2 processes of batch 16 with 1 thread
+Trains all-MiniLM-L6-v2 on ../shared/data/stsb/train.tsv with the cosine loss: once as 1 process of batch 32 with
+2 torch threads, once through torchrun as 2 processes of batch 16 with 1 thread
 each. Prints training pairs/s of each (history.jsonl's seconds, first 10 steps left out), the ratio, and the final
 STS-B dev Spearman either way; writes bench/results/ddp_cpu.md. On a CPU the two processes share the same cores, so
 the ratio says what DDP's communication costs, not what a second machine would add.
