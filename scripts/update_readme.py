@@ -48,7 +48,10 @@ RESULT_SECTIONS = [
     ("tickets-curriculum-2310-cosine-lora", "IT tickets, short run (2-3-10 shortened to 1-1-2): LoRA + cosine"),
     ("distill-balanced", "Balanced distillation: MPNet teacher -> MiniLM on STS-B + SICK NLI"),
     ("isotropy", "Isotropy regularisation on a frozen MiniLM (`python bench/isotropy.py`)"),
-    ("frozen_cache", "Frozen strategy: embedding cache against the encoder every step (`python bench/frozen_cache.py`)"),
+    (
+        "frozen_cache",
+        "Frozen strategy: embedding cache against the encoder every step (`python bench/frozen_cache.py`)",
+    ),
     ("length_batches", "IT tickets: length-grouped against random batches (`python bench/length_batches.py`)"),
     ("ddp_cpu", "2 DDP processes against 1 on the same CPU cores (`python bench/ddp_cpu.py`)"),
     ("mine-scale", "`embedtune mine` at 3k / 30k / 300k documents (`python bench/mine_scale.py`)"),
