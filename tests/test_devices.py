@@ -105,3 +105,36 @@ def test_a_resume_may_move_to_another_device_but_not_change_precision(tmp_path):
     changed = parse_config({**raw, "training": {**raw.get("training", {}), "precision": "bf16"}})
     with pytest.raises(ConfigError, match=r"training.precision \('fp32' -> 'bf16'\)"):
         resumed_config(tmp_path / "run", changed)
+
+
+class _Recorder:
+    """Stands in for a model: remembers the options encode was called with."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.device, self.calls = torch.device(device), []
+
+    def encode(self, texts, **options):
+        import numpy as np
+
+        self.calls.append(options)
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+
+def test_a_large_encode_uses_every_gpu_with_a_progress_bar(monkeypatch):
+    import torch
+
+    from embedtune.devices import MULTI_PROCESS_MIN
+    from embedtune.evaluation.embed import encode_unique
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    texts = [f"text {i}" for i in range(MULTI_PROCESS_MIN)]
+    gpu, cpu = _Recorder("cuda"), _Recorder("cpu")
+    for model in (gpu, cpu):
+        encode_unique(model, texts)
+        encode_unique(model, texts[:10])
+    assert gpu.calls[0]["device"] == ["cuda:0", "cuda:1"] and gpu.calls[0]["show_progress_bar"]
+    assert "device" not in gpu.calls[1] and not gpu.calls[1]["show_progress_bar"]  # small: the model's own device
+    assert all("device" not in call for call in cpu.calls)  # a CPU: one process already uses every core

@@ -88,6 +88,20 @@ def set_tf32(device: str) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
+MULTI_PROCESS_MIN = 20_000  # texts: below this a process pool costs more to start than it saves
+
+
+def encode_devices(model, count: int) -> list[str] | None:
+    """Every GPU for a large encode (sentence-transformers' multi-process pool, one process per GPU), else None: the
+    model's own device. On a CPU one process already uses every core; under torchrun each rank keeps its own GPU."""
+    import torch
+
+    if count < MULTI_PROCESS_MIN or model.device.type != "cuda" or "WORLD_SIZE" in os.environ:
+        return None
+    gpus = torch.cuda.device_count()
+    return [f"cuda:{index}" for index in range(gpus)] if gpus > 1 else None
+
+
 def torch_device(device: str) -> str:
     """The torch device string for this process: under a multi-process launch each rank takes its own GPU."""
     local_rank = os.environ.get("LOCAL_RANK")

@@ -22,9 +22,10 @@ def with_model_hard_negatives(
     mined: MinedPairs, model, model_name: str, phase: str = "3", seed: int = 0
 ) -> MinedPairs:
     """:func:`replace_hard_negatives` ranked by ``model`` (a SentenceTransformer) embedding the train documents."""
-    embeddings = model.encode(
-        mined.train_documents[0], batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-    )
+    from embedtune.evaluation.embed import encode_options
+
+    texts = mined.train_documents[0]
+    embeddings = model.encode(texts, batch_size=64, **encode_options(model, len(texts)))
     mined = replace_hard_negatives(mined, np.asarray(embeddings, dtype=np.float64), phase, seed)
     mined.summary["hard_negatives"]["model"] = model_name
     return mined

@@ -14,11 +14,18 @@ def encode_unique(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     unique = list(dict.fromkeys(texts))
-    embeddings = model.encode(
-        unique, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-    )
+    embeddings = model.encode(unique, batch_size=batch_size, **encode_options(model, len(unique)))
     position = {text: i for i, text in enumerate(unique)}
     return np.asarray(embeddings)[[position[text] for text in texts]]
+
+
+def encode_options(model: Any, count: int) -> dict[str, Any]:
+    """Unit vectors as numpy; every GPU and a progress bar for a large encode (devices.encode_devices)."""
+    from embedtune.devices import MULTI_PROCESS_MIN, encode_devices
+
+    options = {"convert_to_numpy": True, "normalize_embeddings": True, "show_progress_bar": count >= MULTI_PROCESS_MIN}
+    devices = encode_devices(model, count)
+    return {**options, "device": devices} if devices else options
 
 
 def encode_pair_cosines(
