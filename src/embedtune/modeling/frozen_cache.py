@@ -65,4 +65,13 @@ def cached_head_model(model):
     modules = list(model._modules.values())
     pooling_at = next(i for i, module in enumerate(modules) if isinstance(module, Pooling))
     lookup = CachedEncoding(modules[: pooling_at + 1])
-    return SentenceTransformer(modules=[lookup, *modules[pooling_at + 1 :]], device=str(model.device))
+    # Pass-throughs keep every later module at its index, so lr patterns by name (the head's own lr) still match.
+    keep_places = [PassThrough() for _ in range(pooling_at)]
+    return SentenceTransformer(modules=[lookup, *keep_places, *modules[pooling_at + 1 :]], device=str(model.device))
+
+
+class PassThrough(nn.Module):
+    """Holds the place of a frozen module the lookup stands in for."""
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return features
