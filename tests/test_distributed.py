@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers import run_config, without_dropout
+from helpers import assert_same_final_metrics, run_config, simulate_crash, without_dropout
 
 from embedtune.distributed import from_main, is_main, world_size
 
@@ -40,11 +40,11 @@ def _unique_pairs(source: Path, rows: int) -> Path:
     return target
 
 
-def _train(config: Path, out: Path, processes: int) -> subprocess.CompletedProcess:
+def _train(config: Path, out: Path, processes: int, *extra: str) -> subprocess.CompletedProcess:
     launcher = ["-m", "torch.distributed.run", "--nproc_per_node", str(processes), "--master_port", str(_free_port())]
     command = [sys.executable, *(launcher if processes > 1 else []), "-m", "embedtune", "train", str(config)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run([*command, "-o", str(out), *extra], capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -140,3 +140,18 @@ def test_parameters_a_loss_owns_get_the_mean_gradient_of_all_ranks(tmp_path):
     out = tmp_path / "grad.pt"
     torch.multiprocessing.spawn(_sync_worker, args=(_free_port(), out), nprocs=2, join=True)
     assert torch.equal(torch.load(out), torch.full((3,), 1.5))
+
+
+def test_a_two_process_run_resumes_from_its_checkpoint_and_ends_as_if_never_stopped(tmp_path, tiny_model_dir):
+    model = without_dropout(tiny_model_dir, tmp_path / "model")
+    training = {"max_steps": 4, "lr": 5e-3, "eval_steps": 2, "keep_checkpoints": True, "save_total_limit": 2}
+    raw = run_config(tmp_path, model, loss={"name": "mnrl"}, scored=False, training=training)
+    raw["data"]["train"] = {"path": str(_unique_pairs(Path(raw["data"]["train"]["path"]), 32)), "columns": {}}
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    _train(config, tmp_path / "straight", 2)
+    _train(config, tmp_path / "stopped", 2)
+    simulate_crash(tmp_path / "stopped", keep_checkpoints=1)  # as if killed after checkpoint-2
+    _train(config, tmp_path / "stopped", 2, "--resume")
+    expected, actual = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("straight", "stopped"))
+    assert_same_final_metrics(expected, actual, tolerance=1e-6)

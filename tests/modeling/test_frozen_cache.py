@@ -50,3 +50,18 @@ def test_cached_and_uncached_runs_end_alike(tmp_path, tiny_model_dir):
         finals[cache] = json.loads((run.output_dir / "metrics.json").read_text())["final"]["toy"]
     assert finals[True]["toy_roc_auc"] == pytest.approx(finals[False]["toy_roc_auc"], abs=1e-4)
     assert finals[True]["toy_average_precision"] == pytest.approx(finals[False]["toy_average_precision"], abs=1e-4)
+
+
+def test_over_two_epochs_the_encoder_runs_once_per_distinct_training_text(tmp_path, tiny_model_dir, caplog):
+    import csv
+    import logging
+
+    raw = run_config(tmp_path, tiny_model_dir, strategy=FROZEN, training={"max_steps": None, "epochs": 2})
+    raw["training"].pop("eval_steps")  # evaluation encodes through the full model, not the cache
+    with open(raw["data"]["train"]["path"], encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    distinct = {row[column] for row in rows for column in ("sentence1", "sentence2")}
+    with caplog.at_level(logging.INFO, logger="embedtune"):
+        run_training(parse_config(raw), tmp_path / "run")
+    ran = [r.getMessage() for r in caplog.records if "the encoder ran for" in r.getMessage()]
+    assert ran == [f"strategy frozen: the encoder ran for {len(distinct)} distinct texts"]

@@ -75,3 +75,12 @@ class PassThrough(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return features
+
+
+def trains_on_cache(model) -> bool:
+    """Whether ``model`` is a head model from :func:`cached_head_model`."""
+    return (
+        model is not None
+        and hasattr(model, "_modules")
+        and isinstance(next(iter(model.children()), None), CachedEncoding)
+    )

@@ -95,7 +95,17 @@ def train(
     )
     trackers = hold_trackers(trainer, output_dir / "tensorboard")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    _log_cache_use(objective.parameters)
     return TrainOutcome(objective.balance_warnings(), trackers)
+
+
+def _log_cache_use(loss) -> None:
+    from embedtune.modeling.frozen_cache import CachedEncoding
+
+    for module in loss.modules():
+        if isinstance(module, CachedEncoding):
+            logger.info("strategy frozen: the encoder ran for %d distinct texts", module.encoded)
+            return
 
 
 def _loss_model(config: RunConfig, model):

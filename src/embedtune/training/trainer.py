@@ -1,4 +1,4 @@
-"""The trainer: sentence-transformers' own, with one exception to weight decay."""
+"""The trainer: sentence-transformers' own, with an exception to weight decay and one to model swapping."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from sentence_transformers import SentenceTransformerTrainer
 
+from embedtune.modeling.frozen_cache import trains_on_cache
 from embedtune.modeling.layers import LOG_VARIANCE_PATTERN
 
 
@@ -15,3 +16,10 @@ class Trainer(SentenceTransformerTrainer):
 
     def get_decay_parameter_names(self, model) -> list[str]:
         return [name for name in super().get_decay_parameter_names(model) if not re.search(LOG_VARIANCE_PATTERN, name)]
+
+    def override_model_in_loss(self, loss, model):
+        """A loss training the frozen strategy's head on cached encodings keeps its head model: the trainer would
+        put the full model back in at the first step, and the encoder would run every step again."""
+        if trains_on_cache(getattr(loss, "model", None)):
+            return loss
+        return super().override_model_in_loss(loss, model)
