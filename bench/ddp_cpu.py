@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from bench_util import seconds_per_step, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stsb"
@@ -53,10 +54,7 @@ def run(processes: int, steps: int) -> tuple[float, float]:
     threads = str(2 // processes)
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "HF_HUB_OFFLINE": "1"}
     subprocess.run([*command, "-o", str(out), "--overwrite"], check=True, env=env, capture_output=True)
-    records = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
-    times = {r["step"]: r["seconds"] for r in records if r["kind"] == "train"}
-    steps_seen = sorted(step for step in times if step > 10)
-    per_step = (times[steps_seen[-1]] - times[steps_seen[0]]) / (steps_seen[-1] - steps_seen[0])
+    per_step = seconds_per_step(out)
     final = json.loads((out / "metrics.json").read_text())["final"]["stsb_dev"]["stsb_dev_spearman"]
     return 32 / per_step, final
 
@@ -77,9 +75,7 @@ def main() -> None:
         "",
         f"2 processes / 1: throughput {rows[2][0] / rows[1][0]:.2f}x, Spearman {rows[2][1] - rows[1][1]:+.4f}.",
     ]
-    text = "\n".join(lines)
-    print(text)
-    (ROOT / "bench" / "results" / "ddp_cpu.md").write_text(text + "\n", encoding="utf-8")
+    write_result("ddp_cpu", lines)
 
 
 if __name__ == "__main__":

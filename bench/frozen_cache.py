@@ -11,10 +11,11 @@ each, and writes bench/results/frozen_cache.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from pathlib import Path
+
+from bench_util import train_seconds, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stsb"
@@ -49,9 +50,8 @@ def config(cache: bool, epochs: int):
 
 def epoch_seconds(run: Path, epochs: int) -> list[float]:
     """Wall seconds of each epoch, from the train records' ``seconds`` at the epoch boundaries."""
-    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
-    records = [r for r in records if r["kind"] == "train"]
-    ends = [max(r["seconds"] for r in records if r["epoch"] <= k + 1e-9) for k in range(1, epochs + 1)]
+    times = train_seconds(run).values()
+    ends = [max(seconds for epoch, seconds in times if epoch <= k + 1e-9) for k in range(1, epochs + 1)]
     return [ends[0], *(b - a for a, b in zip(ends, ends[1:]))]
 
 
@@ -81,9 +81,7 @@ def main() -> None:
         name = "embedding cache" if cache else "encoder every step"
         lines.append(f"| {name} | {seconds[0]:.1f} | {later[cache]:.2f} | {final['stsb_dev_spearman']:.4f} |")
     lines += ["", f"Epochs after the first: cached {later[False] / later[True]:.1f}x faster."]
-    text = "\n".join(lines)
-    print(text)
-    (ROOT / "bench" / "results" / "frozen_cache.md").write_text(text + "\n", encoding="utf-8")
+    write_result("frozen_cache", lines)
 
 
 if __name__ == "__main__":

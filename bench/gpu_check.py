@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_util import write_result
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes" / "stsb-cosine.yaml"
 OUT = ROOT / "bench" / "out" / "gpu_check"
@@ -79,9 +81,7 @@ def main() -> None:
         f"memory {rows[1]['peak_gpu_mib'] / rows[0]['peak_gpu_mib']:.2f}x, "
         f"Spearman {rows[1]['stsb_dev_spearman'] - rows[0]['stsb_dev_spearman']:+.4f}",
     ]
-    text = "\n".join(lines)
-    print(text)
-    (ROOT / "bench" / "results" / "gpu_check.md").write_text(text + "\n", encoding="utf-8")
+    write_result("gpu_check", lines)
 
 
 if __name__ == "__main__":

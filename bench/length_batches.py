@@ -12,12 +12,13 @@ bench/results/length_batches.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
+
+from bench_util import seconds_per_step, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT.parent / "shared" / "data" / "it_tickets" / "tickets.tsv"
@@ -30,13 +31,6 @@ def mined() -> Path:
         command = [sys.executable, "-m", "embedtune", "mine", str(TICKETS), "-o", str(folder), "--overwrite"]
         subprocess.run(command, check=True, capture_output=True)
     return folder
-
-
-def step_seconds(run: Path) -> float:
-    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
-    times = {r["step"]: r["seconds"] for r in records if r["kind"] == "train"}
-    steps = sorted(step for step in times if step > 10)
-    return (times[steps[-1]] - times[steps[0]]) / (steps[-1] - steps[0])
 
 
 def main() -> None:
@@ -79,7 +73,7 @@ def main() -> None:
                 if spec.get(key):
                     spec[key] = str((folder / spec[key]).resolve())
         result = run_training(parse_config(raw), OUT / ("grouped" if grouped else "random"), overwrite=True)
-        rows[grouped] = (step_seconds(result.output_dir), result.metrics["final"])
+        rows[grouped] = (seconds_per_step(result.output_dir), result.metrics["final"])
     lines = [
         f"Command: `.venv/bin/python bench/length_batches.py --steps {args.steps}` on {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), torch threads 2, runs one after the other.",
@@ -91,9 +85,7 @@ def main() -> None:
         shown = ", ".join(f"{k} {v:.4f}" for values in final.values() for k, v in values.items() if _headline(k))
         lines.append(f"| {'length-grouped' if grouped else 'random'} | {seconds:.3f} | {shown} |")
     lines += ["", f"Step time, random / length-grouped: {rows[False][0] / rows[True][0]:.2f}x."]
-    text = "\n".join(lines)
-    print(text)
-    (ROOT / "bench" / "results" / "length_batches.md").write_text(text + "\n", encoding="utf-8")
+    write_result("length_batches", lines)
 
 
 def _headline(key: str) -> bool:

@@ -1,0 +1,28 @@
+"""What the benchmarks share: step times from a run's history.jsonl, and writing a results table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def train_seconds(run: Path) -> dict[int, tuple[float, float]]:
+    """``step -> (epoch, seconds since training began)`` of every train record of the run's history."""
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    return {r["step"]: (r["epoch"], r["seconds"]) for r in records if r["kind"] == "train"}
+
+
+def seconds_per_step(run: Path, warm_up: int = 10) -> float:
+    """Mean wall seconds of a step, the first ``warm_up`` steps left out."""
+    times = {step: seconds for step, (_, seconds) in train_seconds(run).items() if step > warm_up}
+    first, last = min(times), max(times)
+    return (times[last] - times[first]) / (last - first)
+
+
+def write_result(stem: str, lines: list[str]) -> None:
+    """Print the table and keep it as bench/results/<stem>.md (docs/results.md is built from those)."""
+    text = "\n".join(lines)
+    print(text)
+    (RESULTS / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
