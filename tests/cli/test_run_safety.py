@@ -199,7 +199,16 @@ def test_ctrl_c_says_where_it_stopped_and_the_command_that_resumes(tmp_path, tin
     run = tmp_path / "run"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     command = [sys.executable, "-m", "embedtune.cli", "train", str(config), "-o", str(run)]
-    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    # A shell without job control starts background jobs with SIGINT ignored, and Python keeps an inherited
+    # SIG_IGN (no KeyboardInterrupt): a suite launched with `&` or nohup would see the run ignore Ctrl-C.
+    victim = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 300
     while not (run / "checkpoints" / "checkpoint-20").exists():
         assert victim.poll() is None, victim.stderr.read()
