@@ -21,6 +21,13 @@ def seconds_per_step(run: Path, warm_up: int = 10) -> float:
     return (times[last] - times[first]) / (last - first)
 
 
+def epoch_seconds(run: Path, epochs: int) -> list[float]:
+    """Wall seconds of each epoch, from the train records' ``seconds`` at the epoch boundaries."""
+    times = train_seconds(run).values()
+    ends = [max(seconds for epoch, seconds in times if epoch <= k + 1e-9) for k in range(1, epochs + 1)]
+    return [ends[0], *(b - a for a, b in zip(ends, ends[1:]))]
+
+
 def write_result(stem: str, lines: list[str]) -> None:
     """Print the table and keep it as bench/results/<stem>.md (docs/results.md is built from those)."""
     text = "\n".join(lines)

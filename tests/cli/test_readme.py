@@ -13,7 +13,7 @@ from helpers import ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from config_reference import reference  # noqa: E402
-from update_readme import results_block  # noqa: E402
+from update_readme import performance_page, results_block  # noqa: E402
 
 from embedtune.config import parse_config  # noqa: E402
 
@@ -38,6 +38,12 @@ def test_readme_is_a_front_door():
 
 def test_config_reference_is_current():
     assert block(ROOT / "docs" / "config.md", "config-reference").strip() == reference().strip(), (
+        "run: .venv/bin/python scripts/update_readme.py"
+    )
+
+
+def test_speed_page_is_the_bench_results():
+    assert (ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8") == performance_page(), (
         "run: .venv/bin/python scripts/update_readme.py"
     )
 
