@@ -72,6 +72,50 @@ def train(
     typer.echo(f"run written to {result.output_dir} in {result.seconds / 60:.1f} min")
 
 
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="run config YAML whose eval set the sweep chooses on")],
+    space: Annotated[Path, typer.Option(help="search space YAML (see recipes/*.space.yaml)")],
+    trials: Annotated[
+        int | None, typer.Option(min=1, help="trials in the study; a rerun continues to this count")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="sweep dir (default sweeps/<config>)")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL shared by workers (default: SQLite in the sweep dir)")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="study name in the storage (default: the sweep dir's name)")
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="worker processes on this machine, sharing its CPU threads")] = 1,
+    final: Annotated[
+        bool, typer.Option(help="train the best trial and the defaults at full budget; compare on the space's test")
+    ] = False,
+    worker: Annotated[int, typer.Option(hidden=True)] = 0,
+) -> None:
+    """Search hyperparameters with Optuna (TPE, median pruning), choosing on the config's eval set and never
+    keeping a trial that forgets; writes trials.csv/md, best.yaml and report.html to the sweep dir. With --final,
+    the best values and the recipe's defaults are trained once more and compared on the test suite no trial saw."""
+    from embedtune.sweep import best_trial, open_sweep, run_final, run_sweep
+
+    output_dir = output or Path("sweeps") / config.stem
+    if final:
+        result = run_final(open_sweep(config, space, output_dir, trials or 1, storage, study), space)
+        _print_comparison(result.metrics["baseline"], result.metrics["final"], "defaults", "best", result.statistics)
+        typer.echo(f"written to {output_dir / 'final'} (comparison.md, metrics.json, statistics.json)")
+        return
+    if trials is None:
+        raise UserError("--trials: how many trials the study should hold (a rerun continues to this count)")
+    result = run_sweep(config, space, output_dir, trials, storage, study, jobs, worker)
+    if result is None:
+        return
+    best = best_trial(result)
+    if best is None:
+        typer.echo(f"no completed trial kept every guarded set; see {output_dir / 'trials.md'}")
+        return
+    typer.echo(f"best trial {best.number}: {best.user_attrs['metric']} = {best.value:.4f}; {best.params}")
+    typer.echo(f"sweep written to {output_dir} (best.yaml, trials.md, report.html)")
+
+
 DataOption = Annotated[Path | None, typer.Option("--data", help="pairs file (TSV/CSV/JSONL/JSON)")]
 SuiteOption = Annotated[Path | None, typer.Option("--suite", help="suite YAML: a list of eval sets (see suites/)")]
 TaskOption = Annotated[str, typer.Option(help="with --data: sts (Spearman/Pearson) or pairs (ROC-AUC, F1; 0/1)")]
@@ -284,6 +328,27 @@ def mine(
     typer.echo(
         f"then: embedtune compare default {run} --suite {paths['suite']}   (any two models, same held-out data)"
     )
+
+
+@app.command()
+def split(
+    data: Annotated[Path, typer.Argument(help="rows to split (TSV/CSV/JSONL), e.g. a training file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder for train.<ext> and dev.<ext>")],
+    dev_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="share of the rows in dev")] = 0.2,
+    stratify: Annotated[str | None, typer.Option(help="column whose classes keep their shares, e.g. label")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the split")] = 0,
+    delimiter: Annotated[str | None, typer.Option(help="field separator if not the suffix's")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+) -> None:
+    """Split a file's rows into train and dev, so that a sweep chooses on dev and the data's own test split stays
+    untouched (MSRP: dev from train.tsv, val.tsv kept for the final comparison)."""
+    from embedtune.data.split import split_rows
+
+    taken = [path for path in out.glob("*") if path.stem in ("train", "dev")] if out.is_dir() else []
+    if taken and not overwrite:
+        raise UserError(f"{out}: already holds {taken[0].name}; pass --overwrite to replace it")
+    paths = split_rows(data, out, dev_fraction, stratify, seed, delimiter)
+    typer.echo("wrote " + ", ".join(str(path) for path in paths.values()))
 
 
 @app.command("hard-negatives")

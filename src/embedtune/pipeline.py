@@ -7,9 +7,11 @@ owns the run dir's life: nothing is written before every check has passed, then 
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,7 @@ class RunResult:
     retention: list[RetentionCheck] = field(default_factory=list)  # one check per guarded set
     statistics: dict = field(default_factory=dict)
     verdict: list[str] = field(default_factory=list)  # one line per eval set, then one per guarded set
+    best_metric: str | None = None  # the metric the run selects on, or would (the first eval set's primary)
 
 
 @dataclass
@@ -76,10 +79,15 @@ def run_training(
     overwrite: bool = False,
     resume: bool = False,
     config_file: Path | None = None,
+    callbacks: Callable[[str | None], list] | None = None,
+    baselines: dict | None = None,
 ) -> RunResult:
     """Fine-tune as configured; write model/, config.yaml, history.jsonl, metrics.json, statistics.json, reports.
 
     With ``resume``, the run dir's own config.yaml is the config: a given ``config`` that differs is refused.
+    ``callbacks``: given the metric the run selects on (None without eval sets), further Trainer callbacks (a sweep
+    reports each evaluation to its trial). ``baselines``: a dict kept across runs (a sweep's trials) so a baseline of
+    the same model, length, precision and eval sets is measured once.
     """
     started = time.time()
     device = resolve_device(config.training.device)
@@ -93,7 +101,7 @@ def run_training(
         # A resume keeps the guard sets the run started with; a new run records the defaults it found.
         resolved = resumed_config(output_dir, config) if resume else with_retention_data(config)
         checkpoint = _resume_point(output_dir) if resume else None
-        begun.append(_prepare(resolved, device))
+        begun.append(_prepare(resolved, device, baselines))
         prepare_run_dir(output_dir, overwrite=overwrite, resume=resume)
         set_state(output_dir, "running")
         write_text_atomic(output_dir / "config.yaml", dump_config(resolved))
@@ -107,7 +115,8 @@ def run_training(
     data, model = prepared.inputs, prepared.model
     trackers = []
     try:
-        trained = train(config, model, data, prepared.best_metric, output_dir, checkpoint, progress)
+        extra = callbacks(prepared.best_metric) if callbacks is not None else []
+        trained = train(config, model, data, prepared.best_metric, output_dir, checkpoint, progress, extra)
         balance_warnings, trackers = trained.balance_warnings, trained.trackers
         finalize_model(
             model, config.strategy, output_dir / "adapter", prepared.base_state, config.training.interpolate_base
@@ -159,10 +168,10 @@ def run_training(
     if forgot and config.retention.fail_on_forgetting:
         raise ForgettingError(f"{'; '.join(forgot)}; the model is kept in {output_dir / 'model'}")
     stop_processes()
-    return RunResult(output_dir, metrics, seconds, model, retention, statistics, verdict)
+    return RunResult(output_dir, metrics, seconds, model, retention, statistics, verdict, prepared.best_metric)
 
 
-def _prepare(config: RunConfig, device: str) -> _Prepared:
+def _prepare(config: RunConfig, device: str, baselines: dict | None = None) -> _Prepared:
     """Data, model and baseline, with every check that needs them: all before the run dir exists."""
     inputs = load_run_inputs(config)
     set_seed(config.training.seed)
@@ -177,7 +186,7 @@ def _prepare(config: RunConfig, device: str) -> _Prepared:
     logger.info("device: %s, precision %s", model.device, config.training.precision)
     check_strategy(model, config.strategy)  # before the baseline, and before the run dir exists
     check_teachers(model, [config.loss, *(task.loss for task in config.data.tasks)])
-    baseline = measure(inputs.eval_sets, model, "baseline")
+    baseline = _baseline(config, device, inputs, model, baselines if baselines is not None else {})
     _log_metrics("baseline", baseline.metrics)
     base_state = state_copy(model) if config.training.interpolate_base is not None else None
     selected = best_metric(config, inputs, baseline.metrics)
@@ -185,6 +194,24 @@ def _prepare(config: RunConfig, device: str) -> _Prepared:
     for guard in inputs.guards:  # a metric the set does not measure fails here, before the run dir exists
         check_retention(both, guard.name, guard.metric, 0.0)
     return _Prepared(inputs, model, baseline, selected, base_state)
+
+
+def _baseline(config: RunConfig, device: str, inputs, model, baselines: dict):
+    """The untrained model measured on every eval and guard set (before any strategy wraps it): the same for every
+    run of one model, length, precision and eval sets, so a sweep measures it once per worker."""
+    sections = (config.model, config.data.eval, config.retention, config.eval_batch_size)
+    key = json.dumps([device, config.training.precision, *(_dumped(s) for s in sections)], sort_keys=True)
+    if key not in baselines:
+        baselines[key] = measure(inputs.eval_sets, model, "baseline")
+    else:
+        logger.info("baseline: measured before on the same model and eval sets")
+    return baselines[key]
+
+
+def _dumped(section):
+    if isinstance(section, list):
+        return [_dumped(item) for item in section]
+    return section.model_dump(mode="json") if hasattr(section, "model_dump") else section
 
 
 def _follow(

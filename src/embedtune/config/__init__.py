@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from embedtune.config.loading import (
     config_differences,
+    config_from_raw,
     dump_config,
     input_paths,
     load_config,
@@ -70,6 +71,7 @@ __all__ = [
     "UnfreezeStage",
     "WeightSchedule",
     "config_differences",
+    "config_from_raw",
     "dump_config",
     "input_paths",
     "load_config",

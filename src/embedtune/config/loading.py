@@ -24,10 +24,15 @@ from embedtune.errors import ConfigError
 
 def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     """Read a YAML run config, apply ``a.b=value`` overrides, validate. Relative data paths resolve from the file."""
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     for override in overrides:
         _apply_override(raw, override)
-    config = _resolve_paths(parse_config(raw, source=str(path)), path.parent)
+    return config_from_raw(raw, path)
+
+
+def config_from_raw(raw: Any, path: Path, source: str | None = None) -> RunConfig:
+    """Validate a raw config read from ``path`` (or derived from it: a sweep's trial) and resolve its paths."""
+    config = _resolve_paths(parse_config(raw, source=source or str(path)), path.parent)
     if config.data.suite is not None:
         config.data.eval = [*config.data.eval, *load_suite(config.data.suite)]
         config.data.suite = None  # inlined: the saved config.yaml is self-contained
@@ -36,7 +41,7 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
 
 def load_suite(path: Path) -> list[EvalSetConfig]:
     """The eval sets of a suite file, with paths resolved from the suite file's folder."""
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a suite is a mapping with an 'evaluators' list")
     try:
@@ -69,7 +74,7 @@ def load_run_config(run_dir: Path) -> RunConfig:
     path = Path(run_dir) / "config.yaml"
     if not path.exists():
         raise ConfigError(f"{run_dir}: no config.yaml (not an embedtune run dir)")
-    return parse_config(_read_yaml(path), source=str(path), saved_run=True)
+    return parse_config(read_yaml(path), source=str(path), saved_run=True)
 
 
 def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
@@ -117,7 +122,7 @@ def input_paths(config: RunConfig) -> tuple[Path, ...]:
     return tuple(Path(path) for path in found if path is not None)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -137,17 +142,32 @@ def _apply_override(raw: dict, override: str) -> None:
     key, sep, value = override.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {override!r}: expected key.path=value, e.g. training.lr=3e-5")
-    *parents, leaf = key.strip().split(".")
-    node = raw
-    for part in parents:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {override!r}: '{part}' is not a section")
-        node = child
     try:
-        node[leaf] = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:
+        parsed = value
+    set_key(raw, key.strip(), parsed, f"--set {override!r}")
+
+
+def set_key(raw: dict, key: str, value: Any, source: str) -> None:
+    """Set a dotted key in a raw config mapping; a number indexes a list (``loss.components.0.weight``)."""
+    *parents, leaf = key.split(".")
+    node: Any = raw
+    for part in parents:
+        node = _item(node, part, source) if isinstance(node, list) else node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise ConfigError(f"{source}: '{part}' is not a section")
+    if isinstance(node, list):
+        _item(node, leaf, source)
+        node[int(leaf)] = value
+    else:
         node[leaf] = value
+
+
+def _item(items: list, part: str, source: str) -> Any:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(f"{source}: '{part}' is not an item of the list (it has {len(items)})")
+    return items[int(part)]
 
 
 def _describe(error: dict, root: Any = RunConfig, raw: Any = None) -> str:

@@ -51,13 +51,14 @@ def train(
     output_dir: Path,
     checkpoint: Path | None,
     progress: StepCounter,
+    extra_callbacks: list = (),
 ) -> TrainOutcome:
     """Train ``model`` in place; returns the composite balance warnings (none for a single loss) and the experiment
     trackers, still open for the final metrics.
 
     ``best_metric`` is the evaluator key model selection and early stopping use (None: nothing is selected on);
     ``checkpoint``: resume from it (chosen by rank 0, before any write). ``progress`` is told each step, so an
-    interrupted run can say where it got to.
+    interrupted run can say where it got to. ``extra_callbacks`` join the run's own.
     """
     from transformers import EarlyStoppingCallback
 
@@ -76,6 +77,7 @@ def train(
         epochs = [counter]  # first: every later callback reads the curriculum epoch
     history = HistoryCallback(output_dir / "history.jsonl", phase_at_step, objective.history_fields)
     callbacks = [*epochs, *objective.monitors, history, progress, *loss_parameter_sync(objective.parameters, model)]
+    callbacks += extra_callbacks
     if not (settings.save_best_model or settings.early_stopping_patience):
         callbacks.append(SkipFinalEvaluation())  # the run's own final measurement follows
     if settings.unfreeze:

@@ -1,0 +1,35 @@
+"""`embedtune split`: train and dev halves of a file, stratified, in the input's own format."""
+
+from __future__ import annotations
+
+import csv
+
+from helpers import cli, write_pairs
+
+
+def read(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_split_writes_stratified_train_and_dev_that_together_are_the_input(tmp_path, monkeypatch, capsys):
+    source = write_pairs(tmp_path / "pairs.tsv", n=40, seed=3, scored=False)
+    out = tmp_path / "split"
+    args = ["split", str(source), "-o", str(out), "--dev-fraction", "0.25", "--stratify", "label"]
+    code, _, err = cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    rows, train, dev = read(source), read(out / "train.tsv"), read(out / "dev.tsv")
+    assert len(dev) == 10 and len(train) == 30
+    key = lambda row: tuple(row.values())  # noqa: E731
+    assert sorted(map(key, train + dev)) == sorted(map(key, rows))
+    share = sum(row["label"] == "1" for row in rows) / len(rows)
+    assert abs(sum(row["label"] == "1" for row in dev) / len(dev) - share) <= 0.1
+    code, _, err = cli(monkeypatch, capsys, *args)
+    assert code == 2 and "--overwrite" in err  # the earlier halves are not replaced silently
+
+
+def test_split_on_a_missing_column_is_one_line(tmp_path, monkeypatch, capsys):
+    source = write_pairs(tmp_path / "pairs.tsv", n=20, seed=3, scored=False)
+    code, _, err = cli(monkeypatch, capsys, "split", str(source), "-o", str(tmp_path / "s"), "--stratify", "class")
+    assert code == 2 and "pairs.tsv" in err and "'class'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s" / "train.tsv").exists()

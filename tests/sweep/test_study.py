@@ -1,0 +1,209 @@
+"""Sweeps end to end on the tiny model: trials, outputs, resuming the study, failures, pruning, the constraint."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+from helpers import cli, run_config
+
+from embedtune.config import load_config
+from embedtune.errors import ResourceError
+from embedtune.sweep import best_trial, open_sweep, run_worker
+from embedtune.sweep import study as study_module
+from embedtune.sweep.study import TrialReporter, load_study
+
+SPACE = {
+    "seed": 3,
+    "trial": {"training.max_steps": 6},
+    "params": {
+        "training.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "training.batch_size": {"type": "categorical", "choices": [4, 8]},
+    },
+}
+
+
+@pytest.fixture
+def files(tmp_path, tiny_model_dir):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(run_config(tmp_path, tiny_model_dir)), encoding="utf-8")
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SPACE), encoding="utf-8")
+    return config, space, tmp_path / "sweep"
+
+
+def rows(sweep_dir):
+    with open(sweep_dir / "trials.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_sweep_writes_its_outputs_and_running_it_again_continues_the_study(files, monkeypatch, capsys):
+    config, space, out = files
+    code, stdout, err = cli(
+        monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--trials", "2", "-o", str(out)
+    )
+    assert code == 0, err
+    first = rows(out)
+    assert [r["trial"] for r in first] == ["0", "1"] and {r["state"] for r in first} == {"complete"}
+    assert "best trial" in stdout
+    best = load_config(out / "best.yaml")  # runnable as is: a valid config with the best trial's values
+    chosen = min(first, key=lambda r: -float(r["value"]))
+    assert best.training.lr == pytest.approx(float(chosen["training.lr"]))
+    assert best.training.max_steps == 6  # the trial budget
+    assert "<img" in (out / "report.html").read_text(encoding="utf-8")
+    assert "| trial |" in (out / "trials.md").read_text(encoding="utf-8")
+
+    code, _, err = cli(
+        monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--trials", "3", "-o", str(out)
+    )
+    assert code == 0, err
+    again = rows(out)
+    assert [r["trial"] for r in again] == ["0", "1", "2"]
+    assert again[:2] == first  # the earlier trials are the study's, not run again
+
+
+def test_a_sweep_dir_of_another_space_is_refused(files, monkeypatch, capsys, tmp_path):
+    config, space, out = files
+    open_sweep(config, space, out, 1, None, None)
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**SPACE, "seed": 4}), encoding="utf-8")
+    code, _, err = cli(
+        monkeypatch, capsys, "sweep", str(config), "--space", str(other), "--trials", "1", "-o", str(out)
+    )
+    assert code == 2 and "another config or space" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_failed_trial_is_recorded_with_its_reason_and_the_sweep_goes_on(files, monkeypatch):
+    config, space, out = files
+    import embedtune.pipeline
+
+    real = embedtune.pipeline.run_training
+
+    def fails_first(config, output_dir, **kwargs):
+        if output_dir.name == "0000":
+            raise ResourceError("out of memory in a training batch")
+        return real(config, output_dir, **kwargs)
+
+    monkeypatch.setattr(embedtune.pipeline, "run_training", fails_first)
+    sweep = open_sweep(config, space, out, 2, None, None)
+    run_worker(sweep)
+    study = load_study(sweep)
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]  # it counts, as in Optuna
+    assert "out of memory" in study.trials[0].user_attrs["reason"]
+
+
+def test_a_trial_whose_worker_died_is_failed_then_retried_with_its_params(files, monkeypatch):
+    config, space, out = files
+    monkeypatch.setattr(study_module, "GRACE_SECONDS", 1)
+    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
+    sweep = open_sweep(config, space, out, 1, None, None)
+    study = load_study(sweep)
+    dead = study.ask({"training.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)})
+    study._storage.record_heartbeat(dead._trial_id)  # it ran, then its process was killed
+    time.sleep(2)
+    run_worker(sweep)
+    study = load_study(sweep)
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    assert "reason" not in study.trials[0].user_attrs  # died: it does not count towards --trials
+    assert study.trials[1].params["training.lr"] == dead.params["training.lr"]
+
+
+class FakeTrial:
+    def __init__(self, prune: bool) -> None:
+        self.prune, self.reported, self.user_attrs = prune, [], {}
+
+    def report(self, value, step):
+        self.reported.append((step, value))
+
+    def should_prune(self):
+        return self.prune
+
+    def set_user_attr(self, key, value):
+        self.user_attrs[key] = value
+
+
+def test_the_reporter_sends_each_evaluation_and_stops_a_pruned_trial():
+    class State:
+        global_step = 30
+
+    kept = FakeTrial(prune=False)
+    reporter = TrialReporter(kept, "toy_roc_auc")
+    reporter.on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.7, "eval_loss": 1.0})
+    reporter.on_evaluate(None, State(), None, metrics={"eval_other": 0.1})  # not the metric: not an evaluation
+    reporter.on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.8})
+    assert kept.reported == [(1, 0.7), (2, 0.8)]
+    pruned = FakeTrial(prune=True)
+    with pytest.raises(optuna.TrialPruned):
+        TrialReporter(pruned, "toy_roc_auc").on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.5})
+    assert "pruned at evaluation 1" in pruned.user_attrs["reason"]
+
+
+def test_a_trial_that_forgets_is_never_the_best():
+    study = optuna.create_study(direction="maximize")
+    lr = optuna.distributions.FloatDistribution(1e-5, 1e-3, log=True)
+    for value, over in [(0.90, 0.02), (0.80, -0.01), (0.85, 0.0)]:
+        trial = optuna.trial.create_trial(
+            params={"training.lr": 1e-4},
+            distributions={"training.lr": lr},
+            value=value,
+            user_attrs={"over_tolerance": over},
+        )
+        study.add_trial(trial)
+    assert best_trial(study).value == 0.85
+    assert study_module.constraints(study.trials[0]) == [0.02]
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_one_study(files):
+    """Two `embedtune sweep` processes on one storage (as on two machines): one study, no trial twice."""
+    config, space, out = files
+    storage = f"sqlite:///{out.parent / 'shared.db'}"
+    command = [sys.executable, "-m", "embedtune.cli", "sweep", str(config), "--space", str(space), "--trials", "4"]
+    command += ["-o", str(out), "--storage", storage, "--study", "shared"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    workers = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+    study = optuna.load_study(study_name="shared", storage=storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert 4 <= len(done) <= 5  # the last trial may start on both before either finishes
+    assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert len({t.number for t in done}) == len(done)
+
+
+def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(files, monkeypatch, capsys, tmp_path):
+    config, space, out = files
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    suite = tmp_path / "test-suite.yaml"
+    suite.write_text(
+        yaml.safe_dump({"evaluators": [{**raw["data"]["eval"][0], "name": "toy_test"}]}), encoding="utf-8"
+    )
+    short = {**SPACE, "trial": {"training.max_steps": 4}, "test": suite.name}
+    space.write_text(yaml.safe_dump(short), encoding="utf-8")
+    code, _, err = cli(monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--final", "-o", str(out))
+    assert code == 2 and "no completed trial" in err  # nothing to train before the search
+    assert (
+        cli(monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--trials", "2", "-o", str(out))[0] == 0
+    )
+    code, stdout, err = cli(
+        monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--final", "-o", str(out)
+    )
+    assert code == 0, err
+    best = load_config(out / "final" / "best" / "config.yaml")
+    defaults = load_config(out / "final" / "defaults" / "config.yaml")
+    assert load_config(out / "trials" / "0000" / "config.yaml").training.max_steps == 4
+    assert best.training.max_steps == defaults.training.max_steps == 6  # the full budget, not the trials'
+    assert defaults.training.lr == raw["training"]["lr"]  # the recipe's own value, not a sampled one
+    record = yaml.safe_load((out / "final" / "metrics.json").read_text(encoding="utf-8"))
+    assert best.training.lr == pytest.approx(record["values"]["training.lr"])
+    assert "toy_test" in record["final"] and "toy_test" in record["baseline"]
+    assert "| toy_test |" in (out / "final" / "comparison.md").read_text(encoding="utf-8")
+    assert "defaults" in stdout and "best" in stdout
