@@ -207,3 +207,24 @@ def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(file
     assert "toy_test" in record["final"] and "toy_test" in record["baseline"]
     assert "| toy_test |" in (out / "final" / "comparison.md").read_text(encoding="utf-8")
     assert "defaults" in stdout and "best" in stdout
+
+
+def test_runs_sharing_a_baselines_dict_measure_the_untrained_model_once_per_model_and_length(files, monkeypatch):
+    import embedtune.pipeline as pipeline
+
+    config, _, out = files
+    calls = []
+    real = pipeline.measure
+
+    def counted(eval_sets, model, label="evaluating"):
+        calls.append(label)
+        return real(eval_sets, model, label)
+
+    monkeypatch.setattr(pipeline, "measure", counted)
+    baselines: dict = {}
+    first = pipeline.run_training(load_config(config), out / "a", baselines=baselines)
+    second = pipeline.run_training(load_config(config, ["training.lr=0.002"]), out / "b", baselines=baselines)
+    assert calls.count("baseline") == 1
+    assert second.metrics["baseline"] == first.metrics["baseline"]
+    pipeline.run_training(load_config(config, ["model.max_seq_length=16"]), out / "c", baselines=baselines)
+    assert calls.count("baseline") == 2  # another length is another baseline
