@@ -282,6 +282,9 @@ def mine(
     ] = None,
     pairs_per_category: Annotated[int, typer.Option(help="train positives and negatives per category per phase")] = 60,
     eval_fraction: Annotated[float, typer.Option(help="documents held out (stratified) before pairing")] = 0.2,
+    test_fraction: Annotated[
+        float, typer.Option(help="documents held out first as an untouched test split (test-suite.yaml); 0: none")
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="seed of the split and the sampling")] = 0,
     out_format: Annotated[str, typer.Option("--format", help="jsonl or tsv")] = "jsonl",
     hard_negatives: Annotated[
@@ -311,7 +314,13 @@ def mine(
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out}: output folder is not empty; pass --overwrite to replace its files")
     check_writable_dir(out)  # before the mining, not after it
-    config = _validated(MiningConfig, pairs_per_category=pairs_per_category, eval_fraction=eval_fraction, seed=seed)
+    config = _validated(
+        MiningConfig,
+        pairs_per_category=pairs_per_category,
+        eval_fraction=eval_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
     texts, labels = load_documents(documents, text_column, label_column, delimiter=delimiter)
     mined = mine_category_pairs(texts, labels, config)
     if hard_negatives == "model":

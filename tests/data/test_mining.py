@@ -298,3 +298,45 @@ def test_mine_says_file_not_found_before_any_format_advice(monkeypatch, capsys, 
     code, _, err = cli(monkeypatch, capsys, "mine", str(tmp_path / name), "-o", str(tmp_path / "out"))
     assert_one_line_error(code, err, name, "file not found")
     assert "format" not in err
+
+
+def test_a_test_fraction_holds_out_a_third_split_and_leaves_the_two_way_split_as_it_was(tmp_path):
+    texts, labels = synthetic_documents()
+    two = mine_category_pairs(texts, labels, mining_config())
+    three = mine_category_pairs(texts, labels, mining_config(test_fraction=0.2))
+    assert two.test is None and rows(mine_category_pairs(texts, labels, mining_config()).eval) == rows(two.eval)
+    splits = [set(three.train_documents[0]), set(three.eval_documents[0]), set(three.test_documents[0])]
+    assert not (splits[0] & splits[1] or splits[0] & splits[2] or splits[1] & splits[2])
+    assert [len(s) for s in splits] == [54, 18, 18]  # 90 documents: eval and test each 20% of all
+    assert sorted(three.test_documents[1]) == sorted(["alpha", "beta", "gamma"] * 6)
+    assert set(three.test.texts()) <= splits[2] and three.summary["documents"]["test"] == 18
+    paths = write_mined(three, tmp_path, format="tsv")
+    assert paths["test"].name == "test.tsv" and paths["test_documents"].exists()
+
+
+def test_mine_with_a_test_fraction_writes_a_test_suite_of_the_held_out_documents(monkeypatch, capsys, tmp_path):
+    from embedtune.config import load_suite
+
+    rows_ = [f"{s} {i}\t{topic}" for topic, sentences in TOPICS.items() for i, s in enumerate(sentences * 3)]
+    (tmp_path / "docs.tsv").write_text("text\tcategory\n" + "\n".join(rows_) + "\n", encoding="utf-8")
+    out = tmp_path / "mined"
+    code, printed, err = cli(
+        monkeypatch, capsys, "mine", str(tmp_path / "docs.tsv"), "-o", str(out), "--test-fraction", "0.2"
+    )
+    assert code == 0, err
+    suite = load_suite(out / "test-suite.yaml")
+    assert [(e.task, e.path.name) for e in suite] == [("pairs", "test.jsonl"), ("knn", "test_documents.tsv")]
+    assert suite[1].index.name == "train_documents.tsv"  # test documents against the training documents
+    code, _, err = cli(
+        monkeypatch,
+        capsys,
+        "mine",
+        str(tmp_path / "docs.tsv"),
+        "-o",
+        str(tmp_path / "x"),
+        "--eval-fraction",
+        "0.5",
+        "--test-fraction",
+        "0.5",
+    )
+    assert code == 2 and "test_fraction" in err

@@ -82,6 +82,9 @@ class MiningConfig(StrictModel):
     """Everything that decides the mined pairs; the same config and documents always give the same pairs."""
 
     eval_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of documents held out (stratified)")
+    test_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="share of documents held out first as an untouched test split (0: none)"
+    )
     seed: int = Field(0, description="seeds the split, the sampling and the row order")
     pairs_per_category: int = Field(60, ge=1, description="train positives and negatives per category per phase")
     eval_pairs: Literal["balanced", "banded"] = Field(
@@ -122,6 +125,10 @@ class MiningConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check_ngrams(self) -> MiningConfig:
+        if self.eval_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                f"eval_fraction + test_fraction must stay below 1, got {self.eval_fraction + self.test_fraction:g}"
+            )
         low, high = self.ngram_range
         if not 1 <= low <= high:
             raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, got {list(self.ngram_range)}")
@@ -137,6 +144,8 @@ class MinedPairs:
     train_documents: tuple[list[str], list[str]]
     eval_documents: tuple[list[str], list[str]]
     summary: dict = field(default_factory=dict)
+    test: PairData | None = None  # with test_fraction: pairs of documents neither trained nor chosen on
+    test_documents: tuple[list[str], list[str]] | None = None
 
 
 def fit_tfidf(texts: Sequence[str], config: MiningConfig) -> TfidfVectorizer:
@@ -164,9 +173,10 @@ def mine_category_pairs(
     config = config or MiningConfig()
     texts, labels, document_summary = _unique_documents(texts, labels)
     rng = np.random.default_rng(config.seed)
-    train_idx, eval_idx = _split(labels, config.eval_fraction, config.seed)
+    train_idx, eval_idx, test_idx = _three_splits(labels, config)
     train_docs = ([texts[i] for i in train_idx], [labels[i] for i in train_idx])
     eval_docs = ([texts[i] for i in eval_idx], [labels[i] for i in eval_idx])
+    test_docs = ([texts[i] for i in test_idx], [labels[i] for i in test_idx])
 
     vectorizer = fit_tfidf(train_docs[0], config)
     categories = sorted(set(labels))
@@ -176,23 +186,21 @@ def mine_category_pairs(
     train_rows, train_summary = _mine(
         "train", x_train, train_docs[1], categories, train_bands, config.pairs_per_category, rng, config, strict=True
     )
-    eval_count = config.eval_pairs_per_category
-    if config.eval_pairs == "banded":
-        eval_rows, eval_summary = _mine(
-            "eval", x_eval, eval_docs[1], categories, train_bands, eval_count, rng, config, strict=True
-        )
-    else:
-        anywhere = {("any", name): (0.0, 1.0) for name in LABELS}
-        args = (x_eval, eval_docs[1], categories, anywhere, eval_count, rng, config)
-        eval_rows, eval_summary = _mine("eval", *args, strict=False, balanced=True)
-        eval_rows = [(i, j, label, _nearest_phase(config, label, cos), cos) for i, j, label, _, cos in eval_rows]
-        eval_summary["sampled"] = eval_summary.pop("phases")["any"]
-        eval_summary["phases"] = _phase_stats(eval_rows, config)
+    eval_rows, eval_summary = _held_out("eval", x_eval, eval_docs[1], categories, train_bands, rng, config)
+    test_rows, test_summary = [], None
+    if test_idx:
+        x_test = vectorizer.transform(test_docs[0])
+        test_rows, test_summary = _held_out("test", x_test, test_docs[1], categories, train_bands, rng, config)
 
     summary = {
-        "documents": {**document_summary, "train": len(train_idx), "eval": len(eval_idx)},
+        "documents": {**document_summary, "train": len(train_idx), "eval": len(eval_idx), "test": len(test_idx)},
         "categories": {
-            c: {"train_documents": train_docs[1].count(c), "eval_documents": eval_docs[1].count(c)} for c in categories
+            c: {
+                "train_documents": train_docs[1].count(c),
+                "eval_documents": eval_docs[1].count(c),
+                "test_documents": test_docs[1].count(c),
+            }
+            for c in categories
         },
         "tfidf": {
             "fitted_on": "train documents",
@@ -205,9 +213,11 @@ def mine_category_pairs(
         "bands": {p: {"positive": list(b.positive), "negative": list(b.negative)} for p, b in config.phases.items()},
         "eval_pairs": config.eval_pairs,
         "eval_fraction": config.eval_fraction,
+        "test_fraction": config.test_fraction,
         "seed": config.seed,
         "train": train_summary,
         "eval": eval_summary,
+        **({"test": test_summary} if test_summary is not None else {}),
     }
     summary["warnings"] = diagnose(summary)
     for warning in summary["warnings"]:
@@ -218,7 +228,22 @@ def mine_category_pairs(
         train_documents=train_docs,
         eval_documents=eval_docs,
         summary=summary,
+        test=_pair_data("mined:test", test_docs, _ordered(test_rows, list(config.phases), rng)) if test_idx else None,
+        test_documents=test_docs if test_idx else None,
     )
+
+
+def _held_out(split, x, doc_labels, categories, train_bands, rng, config: MiningConfig) -> tuple[list[Row], dict]:
+    """Eval (or test) pairs: banded like train, or balanced random same/different-category pairs."""
+    count = config.eval_pairs_per_category
+    if config.eval_pairs == "banded":
+        return _mine(split, x, doc_labels, categories, train_bands, count, rng, config, strict=True)
+    anywhere = {("any", name): (0.0, 1.0) for name in LABELS}
+    rows, summary = _mine(split, x, doc_labels, categories, anywhere, count, rng, config, strict=False, balanced=True)
+    rows = [(i, j, label, _nearest_phase(config, label, cos), cos) for i, j, label, _, cos in rows]
+    summary["sampled"] = summary.pop("phases")["any"]
+    summary["phases"] = _phase_stats(rows, config)
+    return rows, summary
 
 
 # --- documents and split ----------------------------------------------------------------------------------------
@@ -255,6 +280,16 @@ def _unique_documents(texts: Sequence[str], labels: Sequence[object]) -> tuple[l
         logger.info("mining: removed %d repeated document texts", removed)
     info = {"input": len(texts), "duplicates_removed": removed, "conflicting_removed": conflicting_rows}
     return out_texts, out_labels, info
+
+
+def _three_splits(labels: list[str], config: MiningConfig) -> tuple[list[int], list[int], list[int]]:
+    """Train, eval and test document indices. The test share is held out first (its own seed), then eval from the
+    rest at the same share of all documents; without a test share the split is the two-way one as before."""
+    if not config.test_fraction:
+        return (*_split(labels, config.eval_fraction, config.seed), [])
+    rest, test = _split(labels, config.test_fraction, config.seed + 1)
+    train, held = _split([labels[i] for i in rest], config.eval_fraction / (1 - config.test_fraction), config.seed)
+    return [rest[i] for i in train], [rest[i] for i in held], test
 
 
 def _split(labels: list[str], eval_fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"] = "jsonl") -> dict[str, Path]:
     """Write ``train.<ext>``, ``eval.<ext>`` (sentence1, sentence2, label, phase, category: sentence1's category,
-    for group_mnrl), ``train_documents.tsv``,
-    ``eval_documents.tsv`` (text, category) and ``summary.json``, each atomically; returns the paths by role."""
+    for group_mnrl), ``train_documents.tsv``, ``eval_documents.tsv`` (text, category), with a test split also
+    ``test.<ext>`` and ``test_documents.tsv``, and ``summary.json``, each atomically; returns the paths by role."""
     from embedtune.rundir import write_json_atomic, write_text_atomic
 
     if format not in ("jsonl", "tsv"):
@@ -36,7 +36,9 @@ def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"
         "eval_documents": out_dir / "eval_documents.tsv",
         "summary": out_dir / "summary.json",
     }
-    for role in ("train", "eval"):
+    if mined.test is not None:  # the untouched test split: pairs and documents, as eval's
+        paths["test"], paths["test_documents"] = out_dir / f"test.{format}", out_dir / "test_documents.tsv"
+    for role in ("train", "eval", "test")[: 3 if mined.test is not None else 2]:
         data: PairData = getattr(mined, role)
         records = [
             {"sentence1": a, "sentence2": b, "label": float(label), "phase": phase, "category": group}
@@ -45,7 +47,7 @@ def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"
             )
         ]
         write_text_atomic(paths[role], _jsonl(records) if format == "jsonl" else _tsv(records))
-    for role in ("train_documents", "eval_documents"):
+    for role in ("train_documents", "eval_documents", "test_documents")[: 3 if mined.test is not None else 2]:
         texts, labels = getattr(mined, role)
         records = [{"text": t, "category": c} for t, c in zip(texts, labels)]
         write_text_atomic(paths[role], _tsv(records, ["text", "category"]))

@@ -56,17 +56,18 @@ def starter_config(paths: dict[str, Path], summary: dict, prefix: str, model: st
     }
 
 
-def _eval_sets(paths: dict[str, Path], summary: dict, prefix: str) -> list[dict]:
-    """The pairs set when it can choose a threshold (2 pairs of each label), and the kNN set."""
+def _eval_sets(paths: dict[str, Path], summary: dict, prefix: str, split: str = "eval") -> list[dict]:
+    """The pairs set when it can choose a threshold (2 pairs of each label), and the kNN set (``split``: eval, or
+    test for the untouched test suite)."""
     sets = []
-    held = summary["eval"]
+    held = summary[split]
     folds = min(PAIR_FOLDS, held["positives"], held["negatives"])
     if folds >= 2:
         sets.append(
             {
                 "name": f"{prefix}_pairs",
                 "task": "pairs",
-                "path": paths["eval"].name,
+                "path": paths[split].name,
                 "columns": {"label": "label"},
                 "folds": folds,
             }
@@ -75,7 +76,7 @@ def _eval_sets(paths: dict[str, Path], summary: dict, prefix: str) -> list[dict]
         {
             "name": f"{prefix}_knn",
             "task": "knn",
-            "path": paths["eval_documents"].name,
+            "path": paths[f"{split}_documents"].name,
             "index": paths["train_documents"].name,
             "columns": {"text1": "text", "label": "category"},
             "k": min(KNN_K, summary["documents"]["train"]),
@@ -99,6 +100,17 @@ def write_starter_config(
     )
     evaluators = {"evaluators": config["data"]["eval"]}
     write_text_atomic(suite, suite_header + yaml.safe_dump(evaluators, sort_keys=False, allow_unicode=True))
+    written = {}
+    if "test" in paths:
+        test_suite = Path(out_dir) / "test-suite.yaml"
+        test_header = (
+            "# Written by `embedtune mine --test-fraction`: the untouched test split (documents neither trained nor\n"
+            "# chosen on). Choose on suite.yaml / config.yaml's eval sets; measure here once, at the end:\n"
+            "#   embedtune compare default runs/<run> --suite test-suite.yaml\n"
+        )
+        tests = {"evaluators": _eval_sets(paths, summary, prefix, "test")}
+        write_text_atomic(test_suite, test_header + yaml.safe_dump(tests, sort_keys=False, allow_unicode=True))
+        written["test_suite"] = test_suite
     path = Path(out_dir) / "config.yaml"
     header = (
         "# Written by `embedtune mine`: a run config that trains as is (paths are relative to this file).\n"
@@ -108,4 +120,4 @@ def write_starter_config(
         "# Change anything here, or one key per run: embedtune train config.yaml --set training.lr=5e-5\n"
     )
     write_text_atomic(path, header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    return {"config": path, "suite": suite}
+    return {"config": path, "suite": suite, **written}
