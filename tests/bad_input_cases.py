@@ -219,6 +219,12 @@ def guard_metric_unknown(raw: dict) -> None:
     raw["retention"] = {"sets": [{"data": data, "metric": "roc_auc"}]}
 
 
+def sweep_files(env: Env, space: str) -> list[str]:
+    """A run config around the tiny model and a space file; the sweep command with --trials 2 (last two args)."""
+    text(env, "run.yaml", yaml.safe_dump(run_config(env.folder, env.model)))
+    return ["sweep", "run.yaml", "--space", text(env, "space.yaml", space), "--trials", "2"]
+
+
 # fmt: off
 CASES = [
     # run configs
@@ -332,6 +338,18 @@ CASES = [
     Case("mine-output-not-empty", "mine -o a folder with files in it",
          lambda env: text(env, "notes.txt", "mine") and ["mine", documents(env), "-o", "."], "--overwrite",
          "nothing; the folder is unchanged"),
+    Case("split-missing-column", "split --stratify a column the file does not have",
+         lambda env: ["split", text(env, "pairs.tsv", PAIRS + "a b\tc d\t1\n" * 4), "-o", "s", "--stratify", "class"],
+         "'class'"),
+    Case("sweep-space-unknown-key", "sweep: a space key the config does not have",
+         lambda env: sweep_files(env, "params:\n  training.lrr: {type: float, low: 0.001, high: 0.01}\n"),
+         "training.lrr", "nothing; no sweep dir"),
+    Case("sweep-space-bad-value", "sweep: a space bound the config would refuse",
+         lambda env: sweep_files(env, "params:\n  training.batch_size: {type: int, low: 0, high: 8}\n"),
+         "batch_size = 0", "nothing; no sweep dir"),
+    Case("sweep-no-trials", "sweep without --trials",
+         lambda env: sweep_files(env, "params:\n  training.lr: {type: float, low: 0.001, high: 0.01}\n")[:-2],
+         "--trials"),
     Case("inspect-missing-column", "inspect: missing column",
          lambda env: ["inspect", text(env, "pairs.tsv", PAIRS + "a b\tc d\t0.5\n"), "--label", "label"], "label"),
     Case("hard-negatives-existing", "hard-negatives -o existing file", hard_negatives_existing, "triplets.tsv",
