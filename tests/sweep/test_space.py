@@ -5,8 +5,9 @@ from __future__ import annotations
 import optuna
 import pytest
 import yaml
-from helpers import run_config
+from helpers import ROOT, run_config
 
+from embedtune.config.loading import read_yaml
 from embedtune.errors import ConfigError
 from embedtune.sweep.space import defaults_of, load_space, sample
 
@@ -93,3 +94,11 @@ def test_the_first_trial_is_the_configs_own_values_where_the_space_holds_them(tm
     )
     space = load_space(write(tmp_path, "space.yaml", text), raw, path)
     assert defaults_of(space, raw) == {"training.lr": raw["training"]["lr"], "loss.matryoshka_dims": None}
+
+
+@pytest.mark.parametrize("space", sorted((ROOT / "recipes").glob("*.space.yaml")), ids=lambda p: p.name)
+def test_every_space_in_recipes_is_valid_for_its_recipe(space):
+    """recipes/NAME.space.yaml searches recipes/NAME.yaml; every bound and choice must be a config it accepts."""
+    config = space.with_name(space.name.replace(".space.yaml", ".yaml"))
+    loaded = load_space(space, read_yaml(config), config)
+    assert loaded.test is None or (space.parent / loaded.test).exists()
