@@ -75,7 +75,14 @@ def main() -> None:
     parser.add_argument(
         "--pairs-per-category", type=int, default=60, help="mined into the folder of the recipe's train file"
     )
+    parser.add_argument(
+        "--general-pairs-only", action="store_true", help="write data/general-pairs.tsv and sick-entailment.tsv; stop"
+    )
     args = parser.parse_args()
+    if args.general_pairs_only:
+        write_sick_entailment()
+        write_general_pairs()
+        return
 
     from tickets_svm import knn_against_svm_line, svm_accuracy
 
