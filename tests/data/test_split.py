@@ -28,6 +28,15 @@ def test_split_writes_stratified_train_and_dev_that_together_are_the_input(tmp_p
     assert code == 2 and "--overwrite" in err  # the earlier halves are not replaced silently
 
 
+def test_stratified_splits_keep_the_label_shares_exactly_for_every_seed(tmp_path):
+    from embedtune.data.split import split_rows
+
+    source = write_pairs(tmp_path / "pairs.tsv", n=40, seed=3, scored=False)  # 20 of each label
+    for seed in range(10):  # an unstratified split gives 5 of each only about a third of the time
+        paths = split_rows(source, tmp_path / f"s{seed}", 0.25, "label", seed)
+        assert sorted(row["label"] for row in read(paths["dev"])) == ["0"] * 5 + ["1"] * 5
+
+
 def test_split_on_a_missing_column_is_one_line(tmp_path, monkeypatch, capsys):
     source = write_pairs(tmp_path / "pairs.tsv", n=20, seed=3, scored=False)
     code, _, err = cli(monkeypatch, capsys, "split", str(source), "-o", str(tmp_path / "s"), "--stratify", "class")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -51,6 +52,7 @@ def test_a_sweep_writes_its_outputs_and_running_it_again_continues_the_study(fil
     assert code == 0, err
     first = rows(out)
     assert [r["trial"] for r in first] == ["0", "1"] and {r["state"] for r in first} == {"complete"}
+    assert float(first[0]["training.lr"]) == 1e-3 and first[0]["training.batch_size"] == "8"  # trial 0: the config's
     assert "best trial" in stdout
     best = load_config(out / "best.yaml")  # runnable as is: a valid config with the best trial's values
     chosen = min(first, key=lambda r: -float(r["value"]))
@@ -108,6 +110,14 @@ def test_a_trial_whose_worker_died_is_failed_then_retried_with_its_params(files,
     dead = study.ask({"training.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)})
     study._storage.record_heartbeat(dead._trial_id)  # it ran, then its process was killed
     time.sleep(2)
+    waits = []
+
+    def sleep(seconds):  # the worker waits while a trial runs elsewhere: a dead one must not be waited for long
+        waits.append(seconds)
+        assert len(waits) < 10, "the worker kept waiting for the dead worker's trial"
+        time.sleep(seconds)
+
+    monkeypatch.setattr(study_module, "time", SimpleNamespace(time=time.time, sleep=sleep))
     run_worker(sweep)
     study = load_study(sweep)
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
@@ -186,7 +196,9 @@ def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(file
     suite.write_text(
         yaml.safe_dump({"evaluators": [{**raw["data"]["eval"][0], "name": "toy_test"}]}), encoding="utf-8"
     )
-    short = {**SPACE, "trial": {"training.max_steps": 4}, "test": suite.name}
+    lr = {"type": "float", "low": 1e-4, "high": 5e-4, "log": True}  # excludes the config's 1e-3: always sampled
+    params = {**SPACE["params"], "training.lr": lr}
+    short = {**SPACE, "params": params, "trial": {"training.max_steps": 4}, "test": suite.name}
     space.write_text(yaml.safe_dump(short), encoding="utf-8")
     code, _, err = cli(monkeypatch, capsys, "sweep", str(config), "--space", str(space), "--final", "-o", str(out))
     assert code == 2 and "no completed trial" in err  # nothing to train before the search
@@ -203,7 +215,7 @@ def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(file
     assert best.training.max_steps == defaults.training.max_steps == 6  # the full budget, not the trials'
     assert defaults.training.lr == raw["training"]["lr"]  # the recipe's own value, not a sampled one
     record = yaml.safe_load((out / "final" / "metrics.json").read_text(encoding="utf-8"))
-    assert best.training.lr == pytest.approx(record["values"]["training.lr"])
+    assert best.training.lr == pytest.approx(record["values"]["training.lr"]) and best.training.lr <= 5e-4
     assert "toy_test" in record["final"] and "toy_test" in record["baseline"]
     assert "| toy_test |" in (out / "final" / "comparison.md").read_text(encoding="utf-8")
     assert "defaults" in stdout and "best" in stdout
