@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -34,46 +34,42 @@ class _Param(BaseModel):
     when: dict[str, Any] = Field(default_factory=dict, description="sample only where these keys have these values")
 
 
-class FloatParam(_Param):
+class _RangeParam(_Param):
+    """A number between ``low`` and ``high``: the subclasses give their types and what "no step" is."""
+
+    log: bool = False
+    _no_step: ClassVar[float | None] = None
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log-scale parameter needs low > 0, got {self.low}")
+        if self.log and self.step != self._no_step:
+            raise ValueError("a log-scale parameter cannot have a step")
+        return self
+
+    def corners(self) -> list:
+        return [self.low, self.high]
+
+    def suggest(self, trial, name: str):  # trial.suggest_float / trial.suggest_int
+        return getattr(trial, f"suggest_{self.type}")(name, self.low, self.high, log=self.log, step=self.step)
+
+
+class FloatParam(_RangeParam):
     type: Literal["float"]
     low: float
     high: float
-    log: bool = False
     step: float | None = None
 
-    @model_validator(mode="after")
-    def _bounds(self):
-        _check_bounds(self.low, self.high, self.log)
-        if self.log and self.step is not None:
-            raise ValueError("a log-scale parameter cannot have a step")
-        return self
 
-    def corners(self) -> list:
-        return [self.low, self.high]
-
-    def suggest(self, trial, name: str):
-        return trial.suggest_float(name, self.low, self.high, log=self.log, step=self.step)
-
-
-class IntParam(_Param):
+class IntParam(_RangeParam):
     type: Literal["int"]
     low: int
     high: int
-    log: bool = False
     step: int = 1
-
-    @model_validator(mode="after")
-    def _bounds(self):
-        _check_bounds(self.low, self.high, self.log)
-        if self.log and self.step != 1:
-            raise ValueError("a log-scale parameter cannot have a step")
-        return self
-
-    def corners(self) -> list:
-        return [self.low, self.high]
-
-    def suggest(self, trial, name: str):
-        return trial.suggest_int(name, self.low, self.high, log=self.log, step=self.step)
+    _no_step: ClassVar[int] = 1
 
 
 class CategoricalParam(_Param):
@@ -107,13 +103,6 @@ class SpaceConfig(BaseModel):
     test: str | None = Field(None, description="suite YAML no trial sees, for --final (relative to the space file)")
     trial: dict[str, Any] = Field(default_factory=dict, description="settings of every trial only (short trials)")
     params: dict[str, Param] = Field(min_length=1)
-
-
-def _check_bounds(low: float, high: float, log: bool) -> None:
-    if low > high:
-        raise ValueError(f"low {low} is above high {high}")
-    if log and low <= 0:
-        raise ValueError(f"a log-scale parameter needs low > 0, got {low}")
 
 
 def _label(choice: Any) -> Any:
