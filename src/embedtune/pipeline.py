@@ -199,8 +199,10 @@ def _prepare(config: RunConfig, device: str, baselines: dict | None = None) -> _
 def _baseline(config: RunConfig, device: str, inputs, model, baselines: dict):
     """The untrained model measured on every eval and guard set (before any strategy wraps it): the same for every
     run of one model, length, precision and eval sets, so a sweep measures it once per worker."""
+    # The measured sets themselves (a guard set the run trains on is dropped), then their settings.
+    measured = [eval_set.name for eval_set in inputs.eval_sets]
     sections = (config.model, config.data.eval, config.retention, config.eval_batch_size)
-    key = json.dumps([device, config.training.precision, *(_dumped(s) for s in sections)], sort_keys=True)
+    key = json.dumps([device, config.training.precision, measured, *(_dumped(s) for s in sections)], sort_keys=True)
     if key not in baselines:
         baselines[key] = measure(inputs.eval_sets, model, "baseline")
     else:

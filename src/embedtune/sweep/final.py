@@ -32,6 +32,7 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
     from embedtune.evaluation.compare import compare_models
     from embedtune.evaluation.suite import load_eval_sets
     from embedtune.modeling.load import load_model
+    from embedtune.pipeline import run_training
 
     if sweep.space.test is None:
         raise ConfigError(f"{space_path}: --final needs 'test: SUITE.yaml', the eval sets no trial sees")
@@ -41,7 +42,7 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
     if best is None:
         raise ConfigError(f"{sweep.output_dir}: no completed trial kept every guarded set; nothing to train")
     values = values_of(sweep.space, best.params)
-    runs = {}
+    runs, baselines = {}, {}  # one untrained model: its baseline is measured once for both runs
     for name, chosen in (("defaults", {}), ("best", values)):
         run_dir = sweep.output_dir / "final" / name
         runs[name] = run_dir
@@ -49,19 +50,13 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
             continue  # trained before this rerun
         raw = apply_values(sweep.config_raw, {**chosen, "output_dir": str(run_dir)}, f"final {name}")
         config = config_from_raw(raw, sweep.config_path, source=f"final {name}")
-        _train(config, run_dir)
+        run_training(config, run_dir, overwrite=True, baselines=baselines)
     settings = StatisticsConfig(resamples=1000, seed=0)
     models = [load_model(str(runs[name] / "model")) for name in ("defaults", "best")]
     metrics, statistics = compare_models(eval_sets, *models, settings)
     final = Final(metrics, statistics, values, best.number)
     _write(final, sweep.output_dir / "final", suite)
     return final
-
-
-def _train(config, run_dir: Path) -> None:
-    from embedtune.pipeline import run_training
-
-    run_training(config, run_dir, overwrite=True)
 
 
 def _write(final: Final, out: Path, suite: Path) -> None:
