@@ -6,8 +6,8 @@ Each run fine-tunes the bundled all-MiniLM-L6-v2 on ../shared/data/stsb/train.ts
 2 torch threads) for ``--steps`` optimizer steps with no evaluation or checkpoint inside them, once with the cosine
 loss (pairs with scores) and once with MNRL (the same pairs as anchor/positive, in-batch negatives). Plain
 sentence-transformers is what a user writes from its docs. Every run is its own process, one after the other, in
-the order plain, embedtune, then the reverse, ``--rounds`` times; the step times of steps after the 10th are compared
-(embedtune's from history.jsonl, plain's from a callback at each step's end). Writes bench/results/throughput.md.
+the order plain, embedtune, then the reverse, ``--rounds`` times; the step times of steps after the 10th are compared,
+taken for both by the same Trainer callback at each step's end. Writes bench/results/throughput.md.
 """
 
 from __future__ import annotations
@@ -23,12 +23,31 @@ import sys
 import time
 from pathlib import Path
 
-from bench_util import seconds_per_step, write_result
+from bench_util import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stsb" / "train.tsv"
 OUT = ROOT / "bench" / "out" / "throughput"
 BATCH, LR, SEQ, WARM_UP, WEIGHT_DECAY = 16, 2e-5, 128, 10, 0.01
+LOGGING_STEPS = 10  # both sides log as a user's run does; the same callback times the steps of both
+
+
+def step_timer():
+    """A Trainer callback noting when each step ends, and the mean seconds of a step after WARM_UP from them."""
+    from transformers import TrainerCallback
+
+    ends: dict[int, float] = {}
+
+    class StepTimes(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            ends[state.global_step] = time.monotonic()
+
+    def seconds_per_step() -> float:
+        timed = {step: at for step, at in ends.items() if step > WARM_UP}
+        first, last = min(timed), max(timed)
+        return (timed[last] - timed[first]) / (last - first)
+
+    return StepTimes(), seconds_per_step
 
 
 def run_embedtune(loss: str, steps: int, out: Path) -> float:
@@ -46,14 +65,15 @@ def run_embedtune(loss: str, steps: int, out: Path) -> float:
                 "max_steps": steps,
                 "batch_size": BATCH,
                 "weight_decay": WEIGHT_DECAY,
-                "logging_steps": 1,
+                "logging_steps": LOGGING_STEPS,
                 "seed": 42,
             },
             "retention": {"enabled": False},
         }
     )
-    result = run_training(config, out, overwrite=True)
-    return seconds_per_step(result.output_dir, WARM_UP)
+    timer, seconds_per_step = step_timer()
+    run_training(config, out, overwrite=True, callbacks=lambda _metric: [timer])
+    return seconds_per_step()
 
 
 def run_plain(loss: str, steps: int, out: Path) -> float:
@@ -62,7 +82,6 @@ def run_plain(loss: str, steps: int, out: Path) -> float:
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers import SentenceTransformerTrainingArguments as Args
     from sentence_transformers.sentence_transformer import losses
-    from transformers import TrainerCallback
 
     from embedtune.modeling import default_model_path
 
@@ -73,12 +92,7 @@ def run_plain(loss: str, steps: int, out: Path) -> float:
         columns["label"] = [float(r["score"]) / 5 for r in rows]
     model = SentenceTransformer(str(default_model_path()))
     model.max_seq_length = SEQ
-    ends: dict[int, float] = {}
-
-    class StepTimes(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            ends[state.global_step] = time.monotonic()
-
+    timer, seconds_per_step = step_timer()
     trainer = SentenceTransformerTrainer(
         model=model,
         args=Args(
@@ -89,17 +103,15 @@ def run_plain(loss: str, steps: int, out: Path) -> float:
             seed=42,
             save_strategy="no",
             report_to="none",
-            logging_steps=1,
+            logging_steps=LOGGING_STEPS,
             weight_decay=WEIGHT_DECAY,  # embedtune's default; the Trainer's own is 0 (one fewer optimizer op)
         ),
         train_dataset=Dataset.from_dict(columns),
         loss=losses.CosineSimilarityLoss(model) if loss == "cosine" else losses.MultipleNegativesRankingLoss(model),
-        callbacks=[StepTimes()],
+        callbacks=[timer],
     )
     trainer.train()
-    timed = {step: at for step, at in ends.items() if step > WARM_UP}
-    first, last = min(timed), max(timed)
-    return (timed[last] - timed[first]) / (last - first)
+    return seconds_per_step()
 
 
 def child(tool: str, loss: str, steps: int, result: Path) -> None:

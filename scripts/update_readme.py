@@ -76,6 +76,12 @@ PERFORMANCE = [
     ("mine-scale", "`embedtune mine` at 3k / 30k / 300k documents", "log-log slope at most 1.3"),
     ("stsb_vs_plain_st", "A whole STS-B recipe against plain sentence-transformers", "same metric, time and memory"),
     ("bootstrap_speed", "Paired bootstrap speed", "seconds per report"),
+    (
+        "onnx-speed",
+        "Encoding: sentence-transformers fp32 against the ONNX fp32 and int8 exports",
+        "int8 at least 2.5x the sentences/s of sentence-transformers fp32, STS-B dev Spearman within 0.005",
+    ),
+    ("search-scale", "Similar-document search at 100k documents: exact against HNSW", "recall@10 and latency"),
 ]
 
 

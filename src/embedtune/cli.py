@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from embedtune.errors import ForgettingError, Interrupted, NonFiniteLossError, UserError
+from embedtune.modeling.load import model_of
 
 app = typer.Typer(
     add_completion=False,
@@ -157,7 +158,7 @@ def eval_(
 
         check_writable_file(json_out)  # before the evaluation, not after it
     eval_sets = _eval_sets(data, suite, task, text1, text2, label, score_range, folds, delimiter)
-    metrics = evaluate_all(eval_sets, load_model(_model_of(model), device=device))
+    metrics = evaluate_all(eval_sets, load_model(model_of(model), device=device))
     for values in metrics.values():
         for key, value in values.items():
             typer.echo(f"{key}\t{value:.4f}")
@@ -216,7 +217,7 @@ def _models_at_one_length(a: str, b: str, device: str):
     shared = known.pop() if len(known) == 1 else None
     if shared is not None and None in lengths.values():
         typer.echo(f"note: the plain model is evaluated at the run's max_seq_length {shared}", err=True)
-    return tuple(load_model(_model_of(name), lengths[name] or shared, device=device) for name in (a, b))
+    return tuple(load_model(model_of(name), lengths[name] or shared, device=device) for name in (a, b))
 
 
 def _run_max_seq_length(location: str) -> int | None:
@@ -254,7 +255,7 @@ def bench_quality(
     for index, name in enumerate(model):
         label = _short_name(name)
         label = label if label not in columns else f"{label} ({index + 1})"
-        columns[label] = evaluate_all(eval_sets, load_model(_model_of(name), device=device))
+        columns[label] = evaluate_all(eval_sets, load_model(model_of(name), device=device))
     table = quality_table(columns)
     typer.echo(table)
     if out is not None:
@@ -324,11 +325,11 @@ def mine(
     texts, labels = load_documents(documents, text_column, label_column, delimiter=delimiter)
     mined = mine_category_pairs(texts, labels, config)
     if hard_negatives == "model":
-        mined = with_model_hard_negatives(mined, load_model(_model_of(model), device=device), model, seed=seed)
+        mined = with_model_hard_negatives(mined, load_model(model_of(model), device=device), model, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     paths = write_mined(mined, out, format=out_format)
     # A local model is written as an absolute path: the config resolves relative ones from its own folder.
-    model_name = str(Path(_model_of(model)).resolve()) if Path(_model_of(model)).exists() else model
+    model_name = str(Path(model_of(model)).resolve()) if Path(model_of(model)).exists() else model
     paths |= write_starter_config(out, paths, mined.summary, eval_set_prefix(documents), model_name)
     typer.echo(format_summary(mined.summary))
     typer.echo("wrote " + ", ".join(str(path) for path in paths.values()))
@@ -382,7 +383,7 @@ def hard_negatives(
     _check_new_file(out)
     data = load_pairs(DataSpec(path=pairs, columns=Columns(text1=text1, text2=text2)))
     triplets, stats = mine_hard_negatives_for_pairs(
-        load_model(_model_of(model), device=device),
+        load_model(model_of(model), device=device),
         data,
         num_negatives=num_negatives,
         range_max=range_max,
@@ -410,8 +411,8 @@ def interpolate(
     from embedtune.rundir import save_model_atomic
 
     _check_new_file(out)
-    model = load_model(_model_of(tuned))
-    interpolate_weights(model, state_copy(load_model(_model_of(base))), alpha)
+    model = load_model(model_of(tuned))
+    interpolate_weights(model, state_copy(load_model(model_of(base))), alpha)
     save_model_atomic(model, out)
     typer.echo(f"wrote {out}: base + {alpha:g} x (tuned - base)")
 
@@ -476,6 +477,12 @@ def inspect(
         from embedtune.rundir import write_json_atomic
 
         write_json_atomic(json_out, report)
+
+
+from embedtune.serving import commands as _serving  # noqa: E402  (after app: the commands register on it)
+
+for _command in (_serving.export, _serving.encode, _serving.index, _serving.search, _serving.serve):
+    app.command()(_command)
 
 
 def _check_new_file(out: Path) -> None:
@@ -583,11 +590,6 @@ def _run_metrics(location: str) -> dict:
     if not path.exists():
         raise UserError(f"{location}: not a finished run dir (no metrics.json); pass --data to compare models")
     return json.loads(path.read_text(encoding="utf-8"))["final"]
-
-
-def _model_of(location: str) -> str:
-    run_model = Path(location) / "model"
-    return str(run_model) if (Path(location) / "metrics.json").exists() and run_model.exists() else location
 
 
 def _print_comparison(before: dict, after: dict, label_a: str, label_b: str, statistics: dict | None = None) -> None:

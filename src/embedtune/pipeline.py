@@ -147,6 +147,8 @@ def run_training(
             final,
             outcome,
             time.time() - started,
+            len(data.train),
+            config_file,
         )
     except KeyboardInterrupt:
         raise _interrupted(output_dir, progress) from None

@@ -7,6 +7,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from embedtune.errors import UserError
@@ -18,12 +20,17 @@ STATE_FILE = "state.json"
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path`` and rename it over, so readers never see half a file."""
+    write_bytes_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
+
+
+def write_bytes_atomic(path: Path, write) -> None:
+    """``write(stream)`` into a temporary binary file beside ``path``, renamed over it once complete."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600: others could not read the result
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -51,11 +58,23 @@ def write_json_atomic(path: Path, payload: object) -> None:
 
 def save_model_atomic(model, target: Path) -> None:
     """Save into ``<target>.partial`` and rename, replacing an older ``target`` only once the new one is complete."""
+    with folder_atomic(target) as partial:
+        model.save(str(partial), safe_serialization=True)
+        follow_umask(partial)
+
+
+@contextmanager
+def folder_atomic(target: Path) -> Iterator[Path]:
+    """Yield ``<target>.partial`` to fill: it replaces ``target`` when the block ends, and is removed if it fails."""
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    model.save(str(partial), safe_serialization=True)
-    follow_umask(partial)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if target.exists():
         shutil.rmtree(target)
     os.replace(partial, target)

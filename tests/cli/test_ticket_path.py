@@ -1,8 +1,9 @@
-"""The README's "four commands" ticket path, run as written on a small generated ticket file with the tiny model.
+"""The README's "four commands" ticket path and its "Search and serve" commands, run as written on a small generated
+ticket file with the tiny model.
 
-The commands and the Python snippet are read from the README section, so the test fails when the text and the
-code part ways. Only what a test must
-change is changed: the tiny model instead of all-MiniLM-L6-v2, a few training steps, no STS-B retention set.
+The commands are read from the README sections, so the test fails when the text and the code part ways. Only what
+a test must change is changed: the tiny model instead of all-MiniLM-L6-v2, a few training steps, no STS-B retention
+set; `serve` (which runs until stopped) is tested in tests/serving/test_serve.py.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from pathlib import Path
 from helpers import ROOT, TOPICS, cli
 
 TITLE = "## Your categorised documents in four commands"
-SOURCES = (ROOT / "README.md",)
+SEARCH_TITLE = "## Search and serve"
+README = ROOT / "README.md"
 
 
-def ticket_path_section() -> str:
-    for source in SOURCES:
-        text = source.read_text(encoding="utf-8") if source.exists() else ""
-        if TITLE in text:
-            return text.split(TITLE, 1)[1].split("\n## ", 1)[0]
-    raise AssertionError(f"no '{TITLE}' section in {[str(s) for s in SOURCES]}")
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    assert title in text, f"no '{title}' section in README.md"
+    return text.split(title, 1)[1].split("\n## ", 1)[0]
 
 
 def code_blocks(section: str, language: str) -> list[str]:
@@ -60,19 +60,18 @@ def for_the_test(args: list[str], tiny_model: str) -> list[str]:
     return args
 
 
-def test_the_four_commands_and_the_snippet_run_end_to_end(monkeypatch, capsys, tmp_path, tiny_model_dir):
-    section = ticket_path_section()
-    steps = commands(section)
+def test_the_four_commands_then_index_and_search_run_end_to_end(monkeypatch, capsys, tmp_path, tiny_model_dir):
+    steps = commands(section(TITLE))
     assert [args[0] for args in steps] == ["mine", "train", "compare", "interpolate"]
+    search_steps = commands(section(SEARCH_TITLE))
+    assert [args[0] for args in search_steps] == ["index", "search", "serve"]
     monkeypatch.chdir(tmp_path)
     write_tickets(tmp_path / "tickets.tsv")
-    for args in steps:
+    for args in steps + search_steps[:2]:
         code, out, err = cli(monkeypatch, capsys, *for_the_test(args, str(tiny_model_dir)))
         assert code == 0, f"{' '.join(args)}\n{out}\n{err}"
         if args[0] == "mine":
             assert f"next: embedtune train {Path('data/tickets/config.yaml')} -o {Path('runs/tickets')}" in out
     assert (tmp_path / "runs" / "tickets" / "metrics.json").exists()
-    printed: list[str] = []
-    monkeypatch.setattr("builtins.print", lambda *values, **_: printed.append(" ".join(map(str, values))))
-    exec(compile(code_blocks(section, "python")[0], "four-commands snippet", "exec"), {})
-    assert len(printed) == 2 and all(re.match(r"-?\d\.\d{3}  \S", line) for line in printed)
+    hits = out.splitlines()[1:]  # the search's table: the query, then one line per hit
+    assert len(hits) == 5 and all(re.match(r" +\d\. -?\d\.\d{4}  \d+ \[\w+\]  \S", line) for line in hits), out

@@ -40,7 +40,7 @@ class Guard:
     tolerance: float
 
 
-def _shared_file(relative: str) -> Path | None:
+def shared_file(relative: str) -> Path | None:
     """``relative`` under ../shared/data beside the working directory, else beside this package's repository."""
     for root in (Path.cwd().parent, Path(__file__).resolve().parents[3].parent):
         if (root / "shared" / "data" / relative).is_file():
@@ -52,7 +52,7 @@ def default_guard_sets() -> list[GuardSetConfig]:
     """Every general set found under ../shared/data; none when it is absent (the guard is then off, with a notice)."""
     found = []
     for name, relative, task, columns, score_range, metric in GENERAL_SETS:
-        if (path := _shared_file(relative)) is not None:
+        if (path := shared_file(relative)) is not None:
             data = EvalSetConfig.create(name=name, path=path, task=task, columns=columns, score_range=score_range)
             found.append(GuardSetConfig(data=data, metric=metric))
     return found

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from embedtune.config import RunConfig
+from embedtune.evaluation.model_card import base_model_name, write_model_card
 from embedtune.evaluation.report import html_report, markdown_report
 from embedtune.evaluation.suite import EvalSet, Measurement
 from embedtune.modeling.load import resolve_model_path
@@ -31,12 +32,16 @@ def write_run_reports(
     final: Measurement,
     outcome: RunOutcome,
     seconds: float,
+    train_rows: int,
+    recipe: Path | None = None,
 ) -> None:
-    """report.md and report.html in ``output_dir`` (the HTML also draws history.jsonl, read from there)."""
+    """report.md and report.html in ``output_dir`` (the HTML also draws history.jsonl, read from there), and the
+    embedtune section of model/README.md."""
     import sentence_transformers
 
+    model_path = resolve_model_path(config.model.name)
     details = {
-        "model": resolve_model_path(config.model.name),
+        "model": model_path,
         "strategy": config.strategy.name,
         "loss": config.loss.describe(),
         "train data": str(config.data.train.path),
@@ -64,6 +69,17 @@ def write_run_reports(
         dimension_curves=_dimension_curves(eval_sets, outcome.metrics),
     )
     write_text_atomic(output_dir / "report.html", html)
+    card = {
+        "base model": base_model_name(config.model.name, model_path),
+        "strategy": details["strategy"],
+        "loss": details["loss"],
+        "training data": f"`{Path(config.data.train.path).name}` ({train_rows:,} rows, rehearsal included)",
+        "recipe": (f"`{recipe.name}`, resolved in the run's config.yaml" if recipe else "the run's config.yaml"),
+        "forgetting guard": details["forgetting guard"],
+    }
+    write_model_card(
+        output_dir / "model", card, outcome.metrics, outcome.statistics, outcome.verdict, shared["confidence"]
+    )
 
 
 def _resampling_detail(statistics: dict) -> str:

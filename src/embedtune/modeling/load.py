@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from embedtune.devices import resolve_device, torch_device
@@ -67,9 +68,10 @@ def load_model(
     try:
         # A cached hub id is not checked file by file like a folder: refuse pickle-based weights through the loader.
         safe = {"model_kwargs": {"use_safetensors": True}} if is_hub_id else {}
-        model = SentenceTransformer(
-            location, device=device, trust_remote_code=trust_remote_code, local_files_only=is_hub_id, **safe
-        )
+        with _quiet_weight_loading():
+            model = SentenceTransformer(
+                location, device=device, trust_remote_code=trust_remote_code, local_files_only=is_hub_id, **safe
+            )
     except (OSError, ValueError) as error:
         if is_hub_id:
             raise UserError(
@@ -80,3 +82,23 @@ def load_model(
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
     return model
+
+
+@contextmanager
+def _quiet_weight_loading():
+    """No "Loading weights" bar: it takes well under a second, and would sit above a one-line error that follows."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def model_of(location: str) -> str:
+    """A finished run dir stands for its model/ folder; anything else is itself."""
+    run_model = Path(location) / "model"
+    return str(run_model) if (Path(location) / "metrics.json").exists() and run_model.exists() else location

@@ -1,0 +1,167 @@
+"""A similar-document index: documents, their normalised embeddings and, for large corpora, a faiss HNSW graph.
+
+Folder layout (``embedtune index`` writes it, ``search`` and ``serve`` read it):
+``index.json`` (model, count, dimensions, kind), ``documents.jsonl`` (id, text, category), ``embeddings.npy``
+(float32, unit length, row i = document i) and ``hnsw.faiss`` when the kind is hnsw. Scores are cosines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embedtune.data.documents import field, identifier, read_table, require_column
+from embedtune.data.readers import _text, _Where
+from embedtune.errors import UserError
+from embedtune.rundir import folder_atomic, write_json_atomic
+
+KINDS = ("auto", "exact", "hnsw")
+#: ``auto`` builds an HNSW graph from this many documents: below it exact search answers in a few milliseconds
+#: (bench/search_scale.py measures both at 100k).
+HNSW_FROM = 100_000
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 200, 128
+INDEX_FILE, DOCUMENTS_FILE, EMBEDDINGS_FILE, HNSW_FILE = (
+    "index.json",
+    "documents.jsonl",
+    "embeddings.npy",
+    "hnsw.faiss",
+)
+
+
+@dataclass
+class Documents:
+    ids: list[str]
+    texts: list[str]
+    categories: list[str] | None
+
+
+def read_documents(
+    path: Path, text_column: str = "text", id_column: str = "id", category_column: str = "category"
+) -> Documents:
+    """Texts with ids (the id column when present, else the line number) and categories when the column exists."""
+    header, rows = read_table(path)
+    text_name = require_column(path, header, "text", (text_column,))
+    has_ids, has_categories = id_column in header, category_column in header
+    ids, texts, categories, seen = [], [], [], set()
+    for line, row in rows:
+        where = _Where(path, line, item=False)
+        texts.append(_text(text_name, field(path, line, row, text_name), where))
+        key = identifier(field(path, line, row, id_column), id_column, where) if has_ids else str(line)
+        if key in seen:
+            raise where.error(id_column, f"duplicate id '{key}'")
+        seen.add(key)
+        ids.append(key)
+        if has_categories:
+            categories.append(identifier(field(path, line, row, category_column), category_column, where))
+    return Documents(ids, texts, categories if has_categories else None)
+
+
+def build_index(documents: Documents, embeddings: np.ndarray, model: str, out: Path, kind: str = "auto") -> dict:
+    """Write the index folder (built in ``out.partial``, renamed when complete) and return its ``index.json``."""
+    if kind not in KINDS:
+        raise UserError(f"--kind {kind}: choose one of {', '.join(KINDS)}")
+    if kind == "auto":
+        kind = "hnsw" if len(documents.ids) >= HNSW_FROM else "exact"
+    embeddings = unit_rows(embeddings)
+    meta = {"model": model, "documents": len(documents.ids), "dimensions": int(embeddings.shape[1]), "kind": kind}
+    with folder_atomic(out) as partial:
+        np.save(partial / EMBEDDINGS_FILE, embeddings)
+        with open(partial / DOCUMENTS_FILE, "w", encoding="utf-8") as stream:
+            for i, (key, text) in enumerate(zip(documents.ids, documents.texts)):
+                record = {"id": key, "text": text}
+                if documents.categories is not None:
+                    record["category"] = documents.categories[i]
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if kind == "hnsw":
+            _write_hnsw(embeddings, partial / HNSW_FILE)
+        write_json_atomic(partial / INDEX_FILE, meta)
+    return meta
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _write_hnsw(embeddings: np.ndarray, path: Path) -> None:
+    import faiss
+
+    graph = faiss.IndexHNSWFlat(embeddings.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.add(embeddings)
+    faiss.write_index(graph, str(path))
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    text: str
+    category: str | None
+
+    def as_dict(self) -> dict:
+        found = {"id": self.id, "score": round(self.score, 6), "text": self.text}
+        return found | ({"category": self.category} if self.category is not None else {})
+
+
+class Index:
+    """A loaded index folder: ``search(query_vectors, k)`` -> a list of hits per query, best first."""
+
+    def __init__(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        if not (folder / INDEX_FILE).is_file():
+            raise UserError(f"{folder}: not an index (no {INDEX_FILE}); build one with embedtune index")
+        self.folder = folder
+        self.meta = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
+        self.embeddings = np.load(folder / EMBEDDINGS_FILE)
+        self.documents = [json.loads(line) for line in (folder / DOCUMENTS_FILE).read_text("utf-8").splitlines()]
+        self.graph = None
+        if self.meta["kind"] == "hnsw":
+            import faiss
+
+            self.graph = faiss.read_index(str(folder / HNSW_FILE))
+            self.graph.hnsw.efSearch = HNSW_EF_SEARCH
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def search(self, queries: np.ndarray, k: int = 5) -> list[list[Hit]]:
+        queries = unit_rows(np.atleast_2d(queries))
+        if queries.shape[1] != self.embeddings.shape[1]:
+            raise UserError(
+                f"{self.folder}: the index has {self.embeddings.shape[1]}-dimensional embeddings, the query model "
+                f"gives {queries.shape[1]}; search with the model that built the index"
+            )
+        k = min(k, len(self))
+        scores, rows = (
+            self.graph.search(queries, k) if self.graph is not None else exact_top_k(queries, self.embeddings, k)
+        )
+        return [
+            [self._hit(int(r), float(s)) for r, s in zip(row, score) if r >= 0] for row, score in zip(rows, scores)
+        ]
+
+    def _hit(self, row: int, score: float) -> Hit:
+        document = self.documents[row]
+        return Hit(document["id"], score, document["text"], document.get("category"))
+
+
+def exact_top_k(
+    queries: np.ndarray, embeddings: np.ndarray, k: int, chunk: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inner products against every row, top ``k`` per query (ties: lower row first), in chunks of queries."""
+    all_scores, all_rows = [], []
+    for start in range(0, len(queries), chunk):
+        scores = queries[start : start + chunk] @ embeddings.T
+        if k < scores.shape[1]:
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(scores.shape[1]), (len(scores), 1))
+        top = np.take_along_axis(scores, part, axis=1)
+        order = np.lexsort((part, -top), axis=1)
+        rows = np.take_along_axis(part, order, axis=1)
+        all_rows.append(rows)
+        all_scores.append(np.take_along_axis(scores, rows, axis=1))
+    return np.concatenate(all_scores), np.concatenate(all_rows)
