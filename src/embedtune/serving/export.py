@@ -45,11 +45,12 @@ def export_model(
     ``texts`` are the parity sample; ``stsb`` (sentences 1, sentences 2, gold scores) adds both models' Spearman.
     """
     from embedtune.modeling.load import load_model, model_of
+    from embedtune.modeling.strategies import merge_lora
 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     model = load_model(model_of(source), device=TRACE_DEVICE)
-    _merge_adapters(model)
+    merge_lora(model)  # a LoRA run saved unmerged: the graph gets plain weights, no adapter ops
     with folder_atomic(out) as partial:
         _write_export(model, fmt, partial, source)
         parity = measure_parity(model, OnnxEncoder(partial), texts, stsb)
@@ -61,19 +62,6 @@ def export_model(
                 f"{min_mean_cosine} (minimum {parity['min_cosine']:.4f} over {parity['texts']} texts)"
             )
     return parity
-
-
-def _merge_adapters(model) -> None:
-    """A LoRA run saved unmerged loads as a peft model: fold the adapter in (peft's merge_and_unload)."""
-    transformer = model[0]
-    inner = getattr(transformer, "auto_model", None) or getattr(transformer, "model", None)
-    if inner is not None and hasattr(inner, "merge_and_unload"):
-        merged = inner.merge_and_unload()
-        if hasattr(transformer, "auto_model"):
-            transformer.auto_model = merged
-        else:
-            transformer.model = merged
-        logger.info("LoRA adapter merged into the exported weights")
 
 
 def _write_export(model, fmt: str, folder: Path, source: str) -> None:
