@@ -43,7 +43,7 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
         raise ConfigError(f"{sweep.output_dir}: no completed trial kept every guarded set; nothing to train")
     values = values_of(sweep.space, best.params)
     runs, baselines = {}, {}  # one untrained model: its baseline is measured once for both runs
-    for name, chosen in (("defaults", {}), ("best", values)):
+    for name, chosen in (("best", values), ("defaults", {})):  # best first: the run to report if cut short
         run_dir = sweep.output_dir / "final" / name
         runs[name] = run_dir
         if (run_dir / "metrics.json").exists():
