@@ -17,6 +17,7 @@ import typer
 
 from embedtune.errors import ForgettingError, Interrupted, NonFiniteLossError, UserError
 from embedtune.modeling.load import model_of
+from embedtune.rundir import check_new_file
 
 app = typer.Typer(
     add_completion=False,
@@ -380,7 +381,7 @@ def hard_negatives(
     from embedtune.data.spec import Columns, DataSpec
     from embedtune.modeling.load import load_model
 
-    _check_new_file(out)
+    check_new_file(out)
     data = load_pairs(DataSpec(path=pairs, columns=Columns(text1=text1, text2=text2)))
     triplets, stats = mine_hard_negatives_for_pairs(
         load_model(model_of(model), device=device),
@@ -410,7 +411,7 @@ def interpolate(
     from embedtune.modeling.load import load_model
     from embedtune.rundir import save_model_atomic
 
-    _check_new_file(out)
+    check_new_file(out)
     model = load_model(model_of(tuned))
     interpolate_weights(model, state_copy(load_model(model_of(base))), alpha)
     save_model_atomic(model, out)
@@ -436,7 +437,7 @@ def nli_triplets_command(
     from embedtune.data.readers import load_pairs
     from embedtune.data.spec import Columns, DataSpec
 
-    _check_new_file(out)
+    check_new_file(out)
     names = [name.strip() for name in classes.split(",") if name.strip()]
     for option, name in (("--entailment", entailment), ("--contradiction", contradiction)):
         if name not in names:
@@ -483,15 +484,6 @@ from embedtune.serving import commands as _serving  # noqa: E402  (after app: th
 
 for _command in (_serving.export, _serving.encode, _serving.index, _serving.search, _serving.serve):
     app.command()(_command)
-
-
-def _check_new_file(out: Path) -> None:
-    """An output that must not exist yet and must be writable, checked before any work."""
-    from embedtune.rundir import check_writable_file
-
-    if out.exists():
-        raise UserError(f"{out}: exists; choose another --out")
-    check_writable_file(out)
 
 
 def _score_range(text: str) -> tuple[float, float]:

@@ -163,6 +163,16 @@ def check_writable_file(path: Path) -> None:
     check_writable_dir(path.parent)
 
 
+def check_new_file(path: Path, overwrite: bool | None = None) -> None:
+    """Before the work: an output that must not exist yet (``overwrite=None``: the command has no --overwrite; False:
+    it has one, not given) and must be writable."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        hint = "choose another --out" if overwrite is None else "pass --overwrite to replace it"
+        raise UserError(f"{path}: exists; {hint}")
+    check_writable_file(path)
+
+
 def prepare_run_dir(path: Path, overwrite: bool, resume: bool) -> None:
     """Create the run dir (for --overwrite, first removing the earlier run's files, and only those)."""
     path = Path(path)

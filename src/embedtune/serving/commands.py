@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from embedtune.errors import UserError
+from embedtune.rundir import check_new_file
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="run dir, model folder, export folder or 'default'")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or mps (a torch model; exports run on the CPU)")]
@@ -60,7 +61,7 @@ def encode(
 
     if out.suffix not in (".npy", ".parquet"):
         raise UserError(f"{out}: the output must end in .npy or .parquet")
-    _check_new_file(out, overwrite)
+    check_new_file(out, overwrite)
     texts = read_texts(data, column)
     encoder = load_encoder(model, device)
     vectors = encoder.encode(texts, batch_size=batch_size, normalize=normalize, show_progress_bar=True)
@@ -157,14 +158,6 @@ def _portable(model: str) -> str:
 def _clip(text: str, width: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _check_new_file(out: Path, overwrite: bool) -> None:
-    from embedtune.rundir import check_writable_file
-
-    if out.exists() and not overwrite:
-        raise UserError(f"{out}: exists; pass --overwrite to replace it")
-    check_writable_file(out)
 
 
 def _check_new_dir(out: Path, overwrite: bool, marker: str) -> None:
