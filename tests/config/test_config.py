@@ -103,6 +103,34 @@ def test_broken_yaml_names_file_and_line(tmp_path):
         load_config(path)
 
 
+def test_a_schema_error_names_the_line_of_its_key(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data:\n  train: {path: train.tsv}\ntraining:\n  lr: 1.0e-5\n  epocs: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^.*run\.yaml:5: unknown key 'training\.epocs'"):
+        load_config(path)
+    path.write_text("data:\n  train: {path: train.tsv}\ntraining:\n  lr: fast\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"run\.yaml:4: 'training\.lr'"):
+        load_config(path)
+    path.write_text("data:\n  eval: []\n", encoding="utf-8")  # a missing key: the line of its section
+    with pytest.raises(ConfigError, match=r"run\.yaml:1: missing required key 'data\.train'"):
+        load_config(path)
+
+
+def test_an_error_from_set_names_no_line_of_the_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data:\n  train: {path: train.tsv}\ntraining:\n  lr: 1.0e-5\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, ["training.lr=fast"])
+    assert str(error.value).startswith(f"{path}: 'training.lr'")
+
+
+def test_a_suite_error_names_the_line_of_its_key(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text("evaluators:\n  - name: a\n    task: pairs\n    path: x.tsv\n    kk: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"suite\.yaml:5: unknown key 'evaluators\.0\.kk'"):
+        load_suite(path)
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=[p.stem for p in RECIPES])
 def test_every_recipe_validates_and_round_trips(recipe, tmp_path):
     config = load_config(recipe)

@@ -27,12 +27,15 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     raw = read_yaml(path)
     for override in overrides:
         _apply_override(raw, override)
-    return config_from_raw(raw, path)
+    overridden = tuple(override.partition("=")[0].strip() for override in overrides)
+    return config_from_raw(raw, path, overridden=overridden)
 
 
-def config_from_raw(raw: Any, path: Path, source: str | None = None) -> RunConfig:
-    """Validate a raw config read from ``path`` (or derived from it: a sweep's trial) and resolve its paths."""
-    config = _resolve_paths(parse_config(raw, source=source or str(path)), path.parent)
+def config_from_raw(raw: Any, path: Path, source: str | None = None, overridden: tuple[str, ...] = ()) -> RunConfig:
+    """Validate a raw config read from ``path`` (or derived from it: a sweep's trial, named by ``source``) and
+    resolve its paths. An error in the file as written names its line; one under an ``overridden`` key does not."""
+    lines = None if source is not None else _LineFinder(path, overridden)
+    config = _resolve_paths(parse_config(raw, source=source or str(path), lines=lines), path.parent)
     if config.data.suite is not None:
         config.data.eval = [*config.data.eval, *load_suite(config.data.suite)]
         config.data.suite = None  # inlined: the saved config.yaml is self-contained
@@ -47,21 +50,64 @@ def load_suite(path: Path) -> list[EvalSetConfig]:
     try:
         suite = SuiteConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(f"{path}: {_describe(error.errors()[0], SuiteConfig, raw)}") from None
+        first = error.errors()[0]
+        raise ConfigError(f"{_LineFinder(path).where(first)}: {_describe(first, SuiteConfig, raw)}") from None
     for eval_set in suite.evaluators:
         _resolve_eval_set(eval_set, path.parent)
     return suite.evaluators
 
 
-def parse_config(raw: Any, source: str = "<config>", saved_run: bool = False) -> RunConfig:
+def parse_config(
+    raw: Any, source: str = "<config>", saved_run: bool = False, lines: _LineFinder | None = None
+) -> RunConfig:
     """Validate a raw mapping. ``saved_run``: it is a run dir's config.yaml, whose older versions hold every
-    method's settings; those of other methods are dropped when at their defaults (a user's config is strict)."""
+    method's settings; those of other methods are dropped when at their defaults (a user's config is strict).
+    ``lines``: the file the mapping was read from, so an error names its line."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of sections, got {type(raw).__name__}")
     try:
         return RunConfig.model_validate(raw, context={SAVED_RUN: saved_run})
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe(error.errors()[0], RunConfig, raw)}") from None
+        first = error.errors()[0]
+        where = lines.where(first) if lines is not None else source
+        raise ConfigError(f"{where}: {_describe(first, RunConfig, raw)}") from None
+
+
+class _LineFinder:
+    """``path:line`` of a validation error's key in the YAML file, or just ``path`` when the key is not written
+    there (it came from ``--set``, or the error is about a whole section). A missing key: the line of its section."""
+
+    def __init__(self, path: Path, overridden: tuple[str, ...] = ()) -> None:
+        self.path, self.overridden = path, overridden
+
+    def where(self, error: dict) -> str:
+        loc = [str(part) for part in error["loc"]]
+        dotted = ".".join(loc)
+        if any(dotted == key or dotted.startswith(f"{key}.") for key in self.overridden):
+            return str(self.path)
+        line = _key_line(self.path, loc[:-1] if error["type"] == "missing" else loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def _key_line(path: Path, loc: list[str]) -> int | None:
+    """1-based line of the key at ``loc`` (mapping keys and list indices) in a YAML file; None if it is not there."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((key, value) for key, value in node.value if str(key.value) == part), None)
+            if found is None:
+                return None
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return None
+    return line
 
 
 def dump_config(config: RunConfig) -> str:
