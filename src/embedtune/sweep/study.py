@@ -105,9 +105,7 @@ def load_study(sweep: Sweep, worker: int = 0):
     study = optuna.create_study(**common, load_if_exists=True)
     study.sampler = optuna.samplers.TPESampler(
         seed=sweep.space.seed + 1000 * worker + len(study.trials) + (os.getpid() if sweep.shared else 0),
-        # Optuna 5 takes constraints from the trial itself (run_trial sets them); older ones from this function.
-        constraints_func=None if hasattr(optuna.trial.Trial, "set_constraint") else constraints,
-    )
+    )  # constrained: run_trial sets each trial's constraint, which the sampler reads from the trial (Optuna 5)
     study.pruner = optuna.pruners.MedianPruner(
         n_startup_trials=pruning.startup_trials, n_warmup_steps=pruning.warmup_evaluations
     )
@@ -116,37 +114,24 @@ def load_study(sweep: Sweep, worker: int = 0):
 
 def _storage(url: str, attempts: int = 5):
     """The RDB storage. Workers that start together on a new database race to create its tables: the losers retry."""
-    from optuna.storages import RDBStorage
+    from optuna import storages
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     for attempt in range(attempts):
         try:
-            return RDBStorage(
+            return storages.RDBStorage(
                 url,
                 engine_kwargs=engine,
                 heartbeat_interval=HEARTBEAT_SECONDS,
                 grace_period=GRACE_SECONDS,
-                **_retry_once(),
+                # a trial whose worker died (no heartbeat) is failed and retried once, with its parameters
+                heartbeat_stale_trial_callback=storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
         except SQLAlchemyError:
             if attempt == attempts - 1:
                 raise
             time.sleep(1 + attempt)
-
-
-def _retry_once() -> dict:
-    """The storage argument that retries a dead worker's trial once (renamed in optuna 4.9)."""
-    from optuna import storages
-
-    if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):
-        return {"heartbeat_stale_trial_callback": storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
-    return {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=1)}
-
-
-def constraints(trial) -> list[float]:
-    """Optuna's constraint: feasible at <= 0. The worst guarded set's drop beyond its tolerance."""
-    return [trial.user_attrs.get("over_tolerance", 0.0)]
 
 
 def counted(study) -> tuple[int, int]:
@@ -220,8 +205,7 @@ def run_trial(sweep: Sweep, trial, baselines: dict | None = None) -> float:
     trial.set_user_attr("retention_drop", max((c.drop for c in checks), default=0.0))
     over = max((c.drop - c.tolerance for c in checks), default=0.0)
     trial.set_user_attr("over_tolerance", over)
-    if hasattr(trial, "set_constraint"):
-        trial.set_constraint("forgetting", over)
+    trial.set_constraint("forgetting", over)
     trial.set_user_attr("forgot", [f"{c.eval_set}_{c.metric}" for c in checks if c.forgot])
     return value
 
