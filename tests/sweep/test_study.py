@@ -18,6 +18,7 @@ from embedtune.config import load_config
 from embedtune.errors import ResourceError
 from embedtune.sweep import best_trial, open_sweep, run_worker
 from embedtune.sweep import study as study_module
+from embedtune.sweep.final import _trained
 from embedtune.sweep.study import TrialReporter, load_study
 
 SPACE = {
@@ -221,6 +222,9 @@ def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(file
     assert "toy_test" in record["final"] and "toy_test" in record["baseline"]
     assert "| toy_test |" in (out / "final" / "comparison.md").read_text(encoding="utf-8")
     assert "defaults" in stdout and "best" in stdout
+    # a rerun keeps a final run trained with the same values, and trains again one whose values changed (the best
+    # trial may be another after more trials)
+    assert _trained(out / "final" / "best", best) and not _trained(out / "final" / "defaults", best)
 
 
 def test_runs_sharing_a_baselines_dict_measure_the_untrained_model_once_per_model_and_length(files, monkeypatch):

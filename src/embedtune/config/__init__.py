@@ -17,6 +17,7 @@ from embedtune.config.loading import (
     load_suite,
     parse_config,
     resumed_config,
+    run_changes,
 )
 from embedtune.config.methods import (
     EVAL_TASKS,
@@ -79,4 +80,5 @@ __all__ = [
     "load_suite",
     "parse_config",
     "resumed_config",
+    "run_changes",
 ]

@@ -133,19 +133,24 @@ def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
 def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
     """A resume continues the run as it started: its saved config, unchanged. A config that differs is refused."""
     saved = load_run_config(run_dir)
-    if given is not None and given.retention.guard_sets() is None:  # defaults: the ones the run found stand
+    changed = run_changes(saved, given) if given is not None else []
+    if changed:
+        raise ConfigError(
+            f"{run_dir}: --resume would change the run: {', '.join(changed)}; resume without a config (the "
+            "run's own config.yaml is used) or start a new run"
+        )
+    return saved
+
+
+def run_changes(saved: RunConfig, given: RunConfig) -> list[str]:
+    """What running ``given`` would change in a run saved with ``saved``. Not a change: guard sets left to their
+    defaults (the ones the run found stand), and where it computes and what it reports to."""
+    if given.retention.guard_sets() is None:
         kept = {key: getattr(saved.retention, key) for key in ("sets", "data", "metric")}
         given = given.model_copy(update={"retention": given.retention.model_copy(update=kept)})
-    if given is not None:  # where it computes and what it reports to may change between sessions, not the run
-        moved = {key: getattr(given.training, key) for key in ("device", "report_to")}
-        saved = saved.model_copy(update={"training": saved.training.model_copy(update=moved)})
-        changed = config_differences(saved, given)
-        if changed:
-            raise ConfigError(
-                f"{run_dir}: --resume would change the run: {', '.join(changed)}; resume without a config (the "
-                "run's own config.yaml is used) or start a new run"
-            )
-    return saved
+    moved = {key: getattr(given.training, key) for key in ("device", "report_to")}
+    saved = saved.model_copy(update={"training": saved.training.model_copy(update=moved)})
+    return config_differences(saved, given)
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:

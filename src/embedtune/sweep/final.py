@@ -2,13 +2,14 @@
 each trained once more at the full budget (the space's ``trial:`` settings left out), then both models are measured
 on the space's ``test`` suite, which no trial saw, with the paired-bootstrap interval of best minus defaults.
 
-Each run goes to ``<sweep>/final/{best,defaults}``; a finished one is kept, so rerunning after an interruption trains
-only what is missing.
+Each run goes to ``<sweep>/final/{best,defaults}``; a finished one of the same values is kept, so rerunning trains
+only what is missing or changed (after more trials the best may be another trial).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from embedtune.rundir import write_text_atomic
 from embedtune.sweep.report import best_trial
 from embedtune.sweep.space import apply_values, values_of
 from embedtune.sweep.study import Sweep, load_study
+
+logger = logging.getLogger("embedtune")
 
 
 @dataclass
@@ -46,10 +49,10 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
     for name, chosen in (("best", values), ("defaults", {})):  # best first: the run to report if cut short
         run_dir = sweep.output_dir / "final" / name
         runs[name] = run_dir
-        if (run_dir / "metrics.json").exists():
-            continue  # trained before this rerun
         raw = apply_values(sweep.config_raw, {**chosen, "output_dir": str(run_dir)}, f"final {name}")
         config = config_from_raw(raw, sweep.config_path, source=f"final {name}")
+        if _trained(run_dir, config):
+            continue  # trained before this rerun, with these values
         run_training(config, run_dir, overwrite=True, baselines=baselines)
     settings = StatisticsConfig(resamples=1000, seed=0)
     models = [load_model(str(runs[name] / "model")) for name in ("defaults", "best")]
@@ -57,6 +60,18 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
     final = Final(metrics, statistics, values, best.number)
     _write(final, sweep.output_dir / "final", suite)
     return final
+
+
+def _trained(run_dir: Path, config) -> bool:
+    """A finished run of exactly this config (after more trials the best may be another one: that one is trained)."""
+    from embedtune.config import load_run_config, run_changes
+
+    if not (run_dir / "metrics.json").exists():
+        return False
+    changed = run_changes(load_run_config(run_dir), config)
+    if changed:
+        logger.info("final: %s was trained with other values (%s); training it again", run_dir, ", ".join(changed))
+    return not changed
 
 
 def _write(final: Final, out: Path, suite: Path) -> None:
