@@ -133,13 +133,15 @@ def config_differences(saved: RunConfig, given: RunConfig) -> list[str]:
 def resumed_config(run_dir: Path, given: RunConfig | None) -> RunConfig:
     """A resume continues the run as it started: its saved config, unchanged. A config that differs is refused."""
     saved = load_run_config(run_dir)
-    changed = run_changes(saved, given) if given is not None else []
+    if given is None:
+        return saved
+    changed = run_changes(saved, given)
     if changed:
         raise ConfigError(
             f"{run_dir}: --resume would change the run: {', '.join(changed)}; resume without a config (the "
             "run's own config.yaml is used) or start a new run"
         )
-    return saved
+    return _moved(saved, given)
 
 
 def run_changes(saved: RunConfig, given: RunConfig) -> list[str]:
@@ -148,9 +150,13 @@ def run_changes(saved: RunConfig, given: RunConfig) -> list[str]:
     if given.retention.guard_sets() is None:
         kept = {key: getattr(saved.retention, key) for key in ("sets", "data", "metric")}
         given = given.model_copy(update={"retention": given.retention.model_copy(update=kept)})
+    return config_differences(_moved(saved, given), given)
+
+
+def _moved(saved: RunConfig, given: RunConfig) -> RunConfig:
+    """The saved run computing where ``given`` says and reporting to its trackers (may change between sessions)."""
     moved = {key: getattr(given.training, key) for key in ("device", "report_to")}
-    saved = saved.model_copy(update={"training": saved.training.model_copy(update=moved)})
-    return config_differences(saved, given)
+    return saved.model_copy(update={"training": saved.training.model_copy(update=moved)})
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
