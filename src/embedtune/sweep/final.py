@@ -52,7 +52,8 @@ def run_final(sweep: Sweep, space_path: Path) -> Final:
         raw = apply_values(sweep.config_raw, {**chosen, "output_dir": str(run_dir)}, f"final {name}")
         config = config_from_raw(raw, sweep.config_path, source=f"final {name}")
         if _trained(run_dir, config):
-            continue  # trained before this rerun, with these values
+            logger.info("final: keeping %s, trained before with these values", run_dir)
+            continue
         run_training(config, run_dir, overwrite=True, baselines=baselines)
     settings = StatisticsConfig(resamples=1000, seed=0)
     models = [load_model(str(runs[name] / "model")) for name in ("defaults", "best")]
