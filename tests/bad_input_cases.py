@@ -347,6 +347,14 @@ CASES = [
     Case("sweep-space-bad-value", "sweep: a space bound the config would refuse",
          lambda env: sweep_files(env, "params:\n  training.batch_size: {type: int, low: 0, high: 8}\n"),
          "batch_size = 0", "nothing; no sweep dir"),
+    Case("sweep-space-step-zero", "sweep: a space step of 0",
+         lambda env: sweep_files(env, "params:\n  training.batch_size: {type: int, low: 2, high: 8, step: 0}\n"),
+         "step must be above 0", "nothing; no sweep dir"),
+    Case("sweep-space-when-order", "sweep: a condition on a parameter listed after it",
+         lambda env: sweep_files(env, "params:\n  strategy.lora_r: {type: int, low: 2, high: 8, "
+                                      "when: {strategy.name: lora}}\n"
+                                      "  strategy.name: {type: categorical, choices: [full, lora]}\n"),
+         "sampled later", "nothing; no sweep dir"),
     Case("sweep-no-trials", "sweep without --trials",
          lambda env: sweep_files(env, "params:\n  training.lr: {type: float, low: 0.001, high: 0.01}\n")[:-2],
          "--trials"),

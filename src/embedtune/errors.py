@@ -11,6 +11,14 @@ class ConfigError(UserError):
     """The run configuration is invalid."""
 
 
+class UnmeasuredMetricError(ConfigError):
+    """The metric chosen for selection is not one the eval sets measure."""
+
+    def __init__(self, metric: str, known: list[str]) -> None:
+        super().__init__(f"training.metric_for_best_model: '{metric}' is not measured; choose one of {known}")
+        self.metric, self.known = metric, known
+
+
 class DataError(UserError):
     """A data file is unreadable or a row in it is invalid."""
 

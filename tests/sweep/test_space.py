@@ -73,6 +73,15 @@ def test_a_space_samples_conditioned_params_only_where_their_condition_holds(tmp
             "trial:\n  training.max_step: 4\nparams:\n  training.lr: {type: float, low: 0.1, high: 0.2}\n",
             ["space.yaml:1"],
         ),
+        # Optuna would refuse these only inside the first trial
+        ("params:\n  training.lr: {type: float, low: 0.1, high: 0.2, step: -0.01}\n", ["space.yaml:2", "above 0"]),
+        ("params:\n  training.batch_size: {type: int, low: 2, high: 8, step: 0}\n", ["space.yaml:2", "above 0"]),
+        ("params:\n  training.lr: {type: float, low: 0.1, high: .inf}\n", ["space.yaml:2", "finite"]),
+        (  # sampled in file order: the condition would be judged on the config's value, never on the sampled one
+            "params:\n  strategy.lora_r: {type: int, low: 2, high: 8, when: {strategy.name: lora}}\n"
+            "  strategy.name: {type: categorical, choices: [full, lora]}\n",
+            ["space.yaml:2", "params.strategy.lora_r.when", "'strategy.name' is sampled later"],
+        ),
     ],
 )
 def test_a_bad_space_is_one_line_naming_the_file_line_and_key(tmp_path, config, text, fragments):
@@ -94,6 +103,21 @@ def test_the_first_trial_is_the_configs_own_values_where_the_space_holds_them(tm
     )
     space = load_space(write(tmp_path, "space.yaml", text), raw, path)
     assert defaults_of(space, raw) == {"training.lr": raw["training"]["lr"], "loss.matryoshka_dims": None}
+
+
+def test_the_first_trial_reads_conditions_as_every_trial_does(tmp_path, config):
+    """A condition on a key the space's ``trial:`` sets is judged on that value, for trial 0 as in sampling."""
+    raw, path = config
+    text = (
+        "trial:\n  strategy.name: lora\n"
+        "params:\n  strategy.lora_r: {type: int, low: 2, high: 16, when: {strategy.name: lora}}\n"
+    )
+    raw["strategy"] = {"name": "full"}
+    space = load_space(write(tmp_path, "space.yaml", text), raw, path)
+    trial = optuna.create_study().ask()
+    assert "strategy.lora_r" in sample(space, trial, raw)
+    lora = {**raw, "strategy": {"name": "full", "lora_r": 8}}
+    assert defaults_of(space, lora) == {"strategy.lora_r": 8}  # trial: makes it lora, whatever the config says
 
 
 @pytest.mark.parametrize("space", sorted((ROOT / "recipes").glob("*.space.yaml")), ids=lambda p: p.name)

@@ -105,6 +105,18 @@ def test_a_failed_trial_is_recorded_with_its_reason_and_the_sweep_goes_on(files,
     assert "out of memory" in study.trials[0].user_attrs["reason"]
 
 
+def test_a_metric_no_eval_set_measures_ends_the_sweep_at_its_first_trial(files, monkeypatch, capsys):
+    config, space, out = files
+    space.write_text("metric: toy_roc_acu\n" + yaml.safe_dump(SPACE), encoding="utf-8")  # a typo of toy_roc_auc
+    command = ["sweep", str(config), "--space", str(space), "--trials", "3", "-o", str(out)]
+    code, _, err = cli(monkeypatch, capsys, *command)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{space}:1: metric: 'toy_roc_acu' is not measured" in err and "toy_roc_auc" in err
+    study = optuna.load_study(study_name=out.name, storage=f"sqlite:///{(out / 'study.db').resolve()}")
+    assert len(study.trials) == 1 and "not measured" in study.trials[0].user_attrs["reason"]  # not trial after trial
+    assert not (out / "trials" / "0000" / "model").exists()  # stopped after the baseline, before any training
+
+
 def test_a_trial_whose_worker_died_is_failed_then_retried_with_its_params(files, monkeypatch):
     config, space, out = files
     monkeypatch.setattr(study_module, "GRACE_SECONDS", 1)
@@ -152,11 +164,32 @@ def test_the_reporter_sends_each_evaluation_and_stops_a_pruned_trial():
     reporter.on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.7, "eval_loss": 1.0})
     reporter.on_evaluate(None, State(), None, metrics={"eval_other": 0.1})  # not the metric: not an evaluation
     reporter.on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.8})
-    assert kept.reported == [(1, 0.7), (2, 0.8)]
+    assert kept.reported == [(0, 0.7), (1, 0.8)]  # Optuna's steps: the first evaluation is step 0
     pruned = FakeTrial(prune=True)
     with pytest.raises(optuna.TrialPruned):
         TrialReporter(pruned, "toy_roc_auc").on_evaluate(None, State(), None, metrics={"eval_toy_roc_auc": 0.5})
     assert "pruned at evaluation 1" in pruned.user_attrs["reason"]
+
+
+@pytest.mark.parametrize("warmup, pruned", [(0, True), (1, False)])
+def test_warmup_evaluations_keep_a_trials_first_evaluations_from_pruning(files, warmup, pruned):
+    config, space, out = files
+    space.write_text(yaml.safe_dump({**SPACE, "pruning": {"startup_trials": 1, "warmup_evaluations": warmup}}))
+    study = load_study(open_sweep(config, space, out, 3, None, None))
+    for value in (0.9, 0.8):  # trials that ran to the end, well above the new one at every evaluation
+        earlier = study.ask()
+        for step in range(3):
+            earlier.report(value, step)
+        study.tell(earlier, value)
+    reporter = TrialReporter(study.ask(), "toy_roc_auc")
+    first = {"metrics": {"eval_toy_roc_auc": 0.1}}
+    if pruned:
+        with pytest.raises(optuna.TrialPruned):
+            reporter.on_evaluate(None, SimpleNamespace(global_step=5), None, **first)
+    else:  # below the median at its first evaluation, but within the warmup; at its second it is pruned
+        reporter.on_evaluate(None, SimpleNamespace(global_step=5), None, **first)
+        with pytest.raises(optuna.TrialPruned):
+            reporter.on_evaluate(None, SimpleNamespace(global_step=10), None, **first)
 
 
 def test_a_trial_that_forgets_is_never_the_best():
@@ -225,6 +258,36 @@ def test_final_trains_best_and_defaults_and_compares_them_on_the_test_suite(file
     # a rerun keeps a final run trained with the same values, and trains again one whose values changed (the best
     # trial may be another after more trials)
     assert _trained(out / "final" / "best", best) and not _trained(out / "final" / "defaults", best)
+    (out / "final" / "best" / "state.json").write_text('{"state": "running"}')  # killed before it ended
+    assert not _trained(out / "final" / "best", best)
+
+
+def test_the_outputs_hold_a_best_trial_run_elsewhere_and_mixed_choices(files, tmp_path):
+    """With a shared storage the best trial's run dir may be on another machine; a choice may be null or a number."""
+    from embedtune.sweep.report import write_outputs
+
+    config, space, out = files
+    space.write_text(
+        yaml.safe_dump({**SPACE, "params": {"training.max_steps": {"type": "categorical", "choices": [None, 6]}}})
+    )
+    sweep = open_sweep(config, space, out, 3, None, None)
+    study = load_study(sweep)
+    steps = optuna.distributions.CategoricalDistribution([None, 6])
+    for number, (choice, value) in enumerate([(6, 0.9), (None, 0.7), (6, 0.8)]):
+        attrs = {"over_tolerance": 0.0, "metric": "toy_roc_auc", "run": str(tmp_path / "elsewhere" / str(number))}
+        attrs["worker"] = "other-host:1"
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"training.max_steps": choice},
+                distributions={"training.max_steps": steps},
+                value=value,
+                user_attrs=attrs,
+            )
+        )
+    write_outputs(study, sweep)
+    best = (out / "best.yaml").read_text(encoding="utf-8")
+    assert "other-host:1" in best and load_config(out / "best.yaml").training.max_steps == 6
+    assert "<img" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_runs_sharing_a_baselines_dict_measure_the_untrained_model_once_per_model_and_length(files, monkeypatch):

@@ -44,14 +44,14 @@ def run_sweep(
         return None
     others = [_start_worker(sweep, space, index, jobs) for index in range(1, jobs)]
     try:
-        run_worker(sweep, 0, on_trial_end=lambda s: write_outputs(s, sweep.output_dir))
+        run_worker(sweep, 0, on_trial_end=lambda s: write_outputs(s, sweep))
         failed = [process.args for process in others if process.wait() != 0]
     finally:
         for process in others:
             if process.poll() is None:
                 process.terminate()
     result = load_study(sweep)
-    write_outputs(result, sweep.output_dir)
+    write_outputs(result, sweep)
     if failed:
         logger.warning("sweep: %d worker process(es) ended with an error; their trials are in the study", len(failed))
     return result

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from embedtune.config import StatisticsConfig, config_from_raw, load_suite
 from embedtune.errors import ConfigError
-from embedtune.rundir import write_text_atomic
+from embedtune.rundir import read_state, write_text_atomic
 from embedtune.sweep.report import best_trial
 from embedtune.sweep.space import apply_values, values_of
 from embedtune.sweep.study import Sweep, load_study
@@ -67,7 +67,7 @@ def _trained(run_dir: Path, config) -> bool:
     """A finished run of exactly this config (after more trials the best may be another one: that one is trained)."""
     from embedtune.config import load_run_config, run_changes
 
-    if not (run_dir / "metrics.json").exists():
+    if read_state(run_dir) != "done":  # metrics.json is written before the reports: a run killed there is redone
         return False
     changed = run_changes(load_run_config(run_dir), config)
     if changed:

@@ -54,19 +54,30 @@ def best_trial(study):
     return max(feasible, key=lambda t: (sign * t.value, -t.number))
 
 
-def write_outputs(study, output_dir: Path) -> None:
+def write_outputs(study, sweep) -> None:
     rows = trial_rows(study)
     best = best_trial(study)
+    output_dir = sweep.output_dir
     write_text_atomic(output_dir / "trials.csv", _csv(rows))
     write_text_atomic(output_dir / "trials.md", _markdown(rows, best))
     if best is not None:
-        config = Path(best.user_attrs["run"]) / "config.yaml"
-        write_text_atomic(output_dir / "best.yaml", _best_yaml(best, config.read_text(encoding="utf-8")))
+        write_text_atomic(output_dir / "best.yaml", _best_yaml(best, sweep))
     write_text_atomic(output_dir / "report.html", _html(study, rows, best))
 
 
-def _best_yaml(best, config: str) -> str:
+def _best_yaml(best, sweep) -> str:
+    """The best trial's resolved config: the one its run saved, or (a trial another machine ran) the same rebuilt."""
+    from embedtune.config.loading import dump_config
+    from embedtune.sweep.space import values_of
+    from embedtune.sweep.study import trial_config
+
     header = f"# best trial {best.number}: {best.user_attrs.get('metric')} = {best.value:.4f}; run it with\n"
+    saved = Path(best.user_attrs.get("run", "")) / "config.yaml"
+    if saved.is_file():
+        config = saved.read_text(encoding="utf-8")
+    else:
+        header += f"# (rebuilt from the sweep's config and space: the trial ran on {best.user_attrs.get('worker')})\n"
+        config = dump_config(trial_config(sweep, best.number, values_of(sweep.space, best.params)))
     return header + "# embedtune train best.yaml -o runs/best\n" + config
 
 
@@ -181,7 +192,8 @@ def _param_png(study, name: str) -> bytes:
     axes = figure.add_subplot()
     points = [(t.params[name], t.value) for t in _completed(study) if name in t.params]
     if points:
-        xs = [x if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x) for x, _ in points]
+        numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in points)
+        xs = [x if numbers else str(x) for x, _ in points]  # matplotlib cannot mix numbers and labels on one axis
         axes.scatter(xs, [v for _, v in points], s=14)
         if all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) / min(xs) >= 20:
             axes.set_xscale("log")

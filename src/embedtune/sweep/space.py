@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -42,6 +43,10 @@ class _RangeParam(_Param):
 
     @model_validator(mode="after")
     def _bounds(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if self.step is not None and not self.step > 0:  # Optuna would refuse it inside the first trial
+            raise ValueError(f"step must be above 0, got {self.step}")
         if self.low > self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
         if self.log and self.low <= 0:
@@ -91,7 +96,7 @@ Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator=
 class PruningConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     startup_trials: int = Field(5, ge=0, description="trials that run to the end before any is pruned")
-    warmup_evaluations: int = Field(1, ge=0, description="evaluations of a trial before it may be pruned")
+    warmup_evaluations: int = Field(1, ge=0, description="a trial's first evaluations that never prune it")
 
 
 class SpaceConfig(BaseModel):
@@ -121,6 +126,8 @@ def load_space(path: Path, config_raw: dict, config_source: Path) -> SpaceConfig
         errors = error.errors()  # a misspelt key first: it explains the missing one ('parms' for 'params')
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = [str(part) for part in first["loc"]]
+        if loc[:1] == ["params"] and len(loc) > 2 and loc[2] in ("float", "int", "categorical"):
+            del loc[2]  # pydantic's name of the union member ('params.training.lr.float.low')
         key = ".".join(loc[:2]) if loc[:1] == ["params"] and len(loc) > 1 else loc[0] if loc else ""
         field = ".".join(loc)
         message = first["msg"].removeprefix("Value error, ")
@@ -179,13 +186,15 @@ def sample(space: SpaceConfig, trial, config_raw: dict) -> dict[str, Any]:
 
 def defaults_of(space: SpaceConfig, config_raw: dict) -> dict[str, Any]:
     """The config's own values of the space's parameters, as Optuna params (for the first trial: the recipe's
-    defaults at the trial budget are the point every other trial is judged against). A value outside a
-    parameter's range, or a parameter whose ``when`` does not hold, is left out (sampled)."""
+    defaults at the trial budget are the point every other trial is judged against). ``when`` is read as
+    :func:`sample` reads it; a value outside a parameter's range, or a parameter whose ``when`` does not hold, is
+    left out (sampled)."""
     params: dict[str, Any] = {}
+    values: dict[str, Any] = dict(space.trial)
     for key, param in space.params.items():
-        if any(config_value(config_raw, name) != wanted for name, wanted in param.when.items()):
+        if any(values.get(name, config_value(config_raw, name)) != wanted for name, wanted in param.when.items()):
             continue
-        value = config_value(config_raw, key)
+        value = values[key] = config_value(config_raw, key)
         if isinstance(param, CategoricalParam):
             labels = [_label(choice) for choice in param.choices]
             if _label(value) in labels:
@@ -211,13 +220,16 @@ def _check_against_config(space: SpaceConfig, path: Path, lines: dict, config_ra
     base = space.trial
     where = f"{path}:{lines.get('trial', 1)}: trial"
     parse_config(apply_values(config_raw, base, where), source=where)
+    order = list(space.params)
     for key, param in space.params.items():
+        line = lines.get(f"params.{key}", 1)
         for name in param.when:
             if name not in space.params and config_value(config_raw, name) is None and name not in base:
-                line = lines.get(f"params.{key}", 1)
                 raise ConfigError(
                     f"{path}:{line}: params.{key}.when: '{name}' is neither a parameter nor set in {source}"
                 )
+            if name in space.params and order.index(name) >= order.index(key):  # sampled in file order
+                raise ConfigError(f"{path}:{line}: params.{key}.when: '{name}' is sampled later; list it first")
         for value in param.corners():
             where = f"{path}:{lines.get(f'params.{key}', 1)}: params.{key} = {value!r}"
             parse_config(apply_values(config_raw, {**base, **param.when, key: value}, where), source=where)

@@ -24,9 +24,9 @@ from transformers import TrainerCallback
 
 from embedtune.config import config_from_raw
 from embedtune.config.loading import read_yaml
-from embedtune.errors import ConfigError, NonFiniteLossError, UserError
+from embedtune.errors import ConfigError, NonFiniteLossError, UnmeasuredMetricError, UserError
 from embedtune.rundir import write_text_atomic
-from embedtune.sweep.space import SpaceConfig, apply_values, defaults_of, load_space, sample
+from embedtune.sweep.space import SpaceConfig, apply_values, defaults_of, key_lines, load_space, sample
 
 logger = logging.getLogger("embedtune")
 
@@ -46,6 +46,7 @@ class Sweep:
     study_name: str
     metric: str | None  # None: each trial's own selection metric (the first eval set's primary)
     shared: bool = False  # the storage was given (--storage): other machines may run workers
+    space_path: Path | None = None
 
 
 def open_sweep(
@@ -80,9 +81,8 @@ def open_sweep(
         record = {**identity, "config_path": str(config_path), "space_path": str(space_path)}
         write_text_atomic(recorded, json.dumps(record, indent=2) + "\n")
     url = storage or f"sqlite:///{(output_dir / 'study.db').resolve()}"
-    return Sweep(
-        config_path, raw, space, output_dir, trials, url, study or output_dir.name, metric, storage is not None
-    )
+    name = study or output_dir.name
+    return Sweep(config_path, raw, space, output_dir, trials, url, name, metric, storage is not None, space_path)
 
 
 def _digest(path: Path) -> str:
@@ -106,6 +106,7 @@ def load_study(sweep: Sweep, worker: int = 0):
     study.sampler = optuna.samplers.TPESampler(
         seed=sweep.space.seed + 1000 * worker + len(study.trials) + (os.getpid() if sweep.shared else 0),
     )  # constrained: run_trial sets each trial's constraint, which the sampler reads from the trial (Optuna 5)
+    # TrialReporter numbers evaluations from 0 as Optuna's steps: the first ``warmup_evaluations`` never prune
     study.pruner = optuna.pruners.MedianPruner(
         n_startup_trials=pruning.startup_trials, n_warmup_steps=pruning.warmup_evaluations
     )
@@ -166,7 +167,10 @@ def run_worker(sweep: Sweep, worker: int = 0, on_trial_end=None) -> None:
         if done + pending >= sweep.trials and not _waiting(study):
             time.sleep(HEARTBEAT_SECONDS)  # the last trials run elsewhere (or their worker died: grace period)
             continue
-        study.optimize(lambda trial: run_trial(sweep, trial, baselines), n_trials=1, catch=FAILURES)
+        try:
+            study.optimize(lambda trial: run_trial(sweep, trial, baselines), n_trials=1, catch=FAILURES)
+        except _EveryTrialFails as error:
+            raise ConfigError(str(error)) from None
         if on_trial_end is not None:
             on_trial_end(study)
 
@@ -175,6 +179,20 @@ def _waiting(study) -> bool:
     from optuna.trial import TrialState
 
     return any(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False))
+
+
+class _EveryTrialFails(Exception):
+    """A trial error no other trial can avoid (the metric is not measured): it ends the sweep, not one trial."""
+
+
+def trial_config(sweep: Sweep, number: int, values: dict[str, Any]):
+    """The config trial ``number`` trains: the sweep's config, the space's trial settings, the sampled values."""
+    fixed = {"output_dir": str(sweep.output_dir / "trials" / f"{number:04d}")}
+    fixed["retention.fail_on_forgetting"] = False  # forgetting is the constraint, not an error
+    if sweep.metric is not None:  # the pipeline checks it is measured after the baseline, before training
+        fixed["training.metric_for_best_model"] = sweep.metric
+    raw = apply_values(sweep.config_raw, {**sweep.space.trial, **values, **fixed}, f"trial {number}")
+    return config_from_raw(raw, sweep.config_path, source=f"trial {number} ({_describe(values)})")
 
 
 def run_trial(sweep: Sweep, trial, baselines: dict | None = None) -> float:
@@ -186,20 +204,20 @@ def run_trial(sweep: Sweep, trial, baselines: dict | None = None) -> float:
     trial.set_user_attr("run", str(run_dir))
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     started = time.time()
-    fixed = {"output_dir": str(run_dir), "retention.fail_on_forgetting": False}  # forgetting is the constraint
     try:
-        raw = apply_values(sweep.config_raw, {**sweep.space.trial, **values, **fixed}, f"trial {trial.number}")
-        config = config_from_raw(raw, sweep.config_path, source=f"trial {trial.number} ({_describe(values)})")
+        config = trial_config(sweep, trial.number, values)
         reporter = lambda selected: [TrialReporter(trial, sweep.metric or selected)]  # noqa: E731
         result = run_training(config, run_dir, overwrite=True, callbacks=reporter, baselines=baselines)
+        metric = sweep.metric or result.best_metric
+        value = _final_value(result.metrics["final"], metric)
     except FAILURES as error:
         trial.set_user_attr("reason", f"{type(error).__name__}: {error}".splitlines()[0])
         logger.warning("sweep: trial %d failed: %s", trial.number, error)
+        if isinstance(error, UnmeasuredMetricError):
+            raise _EveryTrialFails(_unmeasured(sweep, error)) from error
         raise
     finally:
         trial.set_user_attr("seconds", round(time.time() - started, 1))
-    metric = sweep.metric or result.best_metric
-    value = _final_value(result.metrics["final"], metric)
     checks = result.retention
     trial.set_user_attr("metric", metric)
     trial.set_user_attr("retention_drop", max((c.drop for c in checks), default=0.0))
@@ -214,9 +232,14 @@ def _final_value(final: dict[str, dict[str, float]], metric: str) -> float:
     for values in final.values():
         if metric in values:
             return values[metric]
-    raise ConfigError(
-        f"metric '{metric}' is not among the final metrics ({sorted(k for v in final.values() for k in v)})"
-    )
+    raise UnmeasuredMetricError(metric, sorted(k for v in final.values() for k in v))
+
+
+def _unmeasured(sweep: Sweep, error: UnmeasuredMetricError) -> str:
+    if sweep.space.metric is not None and sweep.space_path is not None:
+        line = key_lines(sweep.space_path).get("metric", 1)
+        return f"{sweep.space_path}:{line}: metric: '{error.metric}' is not measured; choose one of {error.known}"
+    return f"{sweep.config_path}: {error}"
 
 
 def _describe(values: dict[str, Any]) -> str:
@@ -236,8 +259,8 @@ class TrialReporter(TrainerCallback):
         value = (metrics or {}).get(f"eval_{self.metric}")
         if value is None:
             return
+        self.trial.report(float(value), self.evaluations)  # step 0 is the first evaluation, as in Optuna
         self.evaluations += 1
-        self.trial.report(float(value), self.evaluations)
         if self.trial.should_prune():
             self.trial.set_user_attr("reason", f"pruned at evaluation {self.evaluations}: {self.metric} {value:.4f}")
             raise optuna.TrialPruned(f"{self.metric} {value:.4f} at step {state.global_step} is below the median")
