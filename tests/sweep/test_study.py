@@ -77,6 +77,8 @@ def test_a_sweep_writes_its_outputs_and_running_it_again_continues_the_study(fil
 def test_a_sweep_dir_of_another_space_is_refused(files, monkeypatch, capsys, tmp_path):
     config, space, out = files
     open_sweep(config, space, out, 1, None, None)
+    space.write_text("# a comment changes nothing\n" + space.read_text(encoding="utf-8"), encoding="utf-8")
+    open_sweep(config, space, out, 1, None, None)
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump({**SPACE, "seed": 4}), encoding="utf-8")
     code, _, err = cli(

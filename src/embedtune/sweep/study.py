@@ -86,7 +86,9 @@ def open_sweep(
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    """Of the parsed file: a comment or a layout change is the same search."""
+    text = json.dumps(read_yaml(path), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def load_study(sweep: Sweep, worker: int = 0):
