@@ -295,13 +295,14 @@ def mine(
     model: Annotated[
         str, typer.Option(help="model of the starter config.yaml, and ranking --hard-negatives model")
     ] = "default",
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier mine's files (other files stay)")] = False,
     device: DeviceOption = "auto",
 ) -> None:
     """Mine labelled pairs in three TF-IDF difficulty phases from categorised documents (train/eval split first),
     and write a starter config.yaml beside them that `embedtune train` runs as is."""
     from embedtune.data.documents import load_documents
     from embedtune.data.mining import MiningConfig, format_summary, mine_category_pairs, write_mined
+    from embedtune.data.mining_writers import remove_mined
     from embedtune.data.model_negatives import with_model_hard_negatives
     from embedtune.data.starter import eval_set_prefix, write_starter_config
     from embedtune.modeling.load import load_model
@@ -328,6 +329,8 @@ def mine(
     if hard_negatives == "model":
         mined = with_model_hard_negatives(mined, load_model(model_of(model), device=device), model, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        remove_mined(out)
     paths = write_mined(mined, out, format=out_format)
     # A local model is written as an absolute path: the config resolves relative ones from its own folder.
     model_name = str(Path(model_of(model)).resolve()) if Path(model_of(model)).exists() else model

@@ -36,6 +36,19 @@ def test_mine_writes_phased_pairs_that_load_back(monkeypatch, capsys, tmp_path):
     assert_one_line_error(code, err, "eval_fraction")
 
 
+def test_mine_overwrite_leaves_no_file_of_the_earlier_mine(monkeypatch, capsys, tmp_path):
+    """An earlier test split beside a new split would score documents the new one trains on."""
+    docs, out = write_documents(tmp_path), tmp_path / "mined"
+    base = ["mine", str(docs), "-o", str(out), "--pairs-per-category", "3"]
+    assert cli(monkeypatch, capsys, *base, "--test-fraction", "0.2")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    code, _, err = cli(monkeypatch, capsys, *base, "--overwrite", "--format", "tsv")
+    assert code == 0, err
+    left = sorted(path.name for path in out.iterdir())
+    assert "test_documents.tsv" not in left and "test-suite.yaml" not in left and "train.jsonl" not in left
+    assert "train.tsv" in left and "notes.txt" in left  # a file mine does not write stays
+
+
 def test_mine_with_model_hard_negatives(monkeypatch, capsys, tmp_path, tiny_model_dir):
     docs = write_documents(tmp_path)
     base = ["mine", str(docs), "--pairs-per-category", "3"]

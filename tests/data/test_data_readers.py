@@ -368,6 +368,14 @@ def test_bad_phase(tmp_path, fmt):
 # --- JSONL structure ------------------------------------------------------------------------------------------------
 
 
+def test_jsonl_texts_may_hold_unicode_line_separators(tmp_path):
+    """JSON Lines are split on \\n only: U+2028 / U+0085 inside a text (json.dumps(ensure_ascii=False)) stay there."""
+    rows = [{"sentence1": "printer\u2028jams", "sentence2": "next\u0085line"}, {"sentence1": "c", "sentence2": "d"}]
+    content = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    data = load(write(tmp_path, "j.jsonl", content))
+    assert data.texts1 == ["printer\u2028jams", "c"] and data.texts2[0] == "next\u0085line"
+
+
 def test_jsonl_unparseable_line(tmp_path):
     content = '{"sentence1": "a", "sentence2": "b"}\n{"sentence1": "a", "sentence2": }\n'
     with raises_one_line(located("j.jsonl", 2) + " not valid JSON"):

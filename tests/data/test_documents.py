@@ -151,3 +151,10 @@ def test_long_document_fields_are_one_limit_naming_the_field(tmp_path, name):
 def test_a_missing_file_is_not_found_whatever_its_suffix(tmp_path, name):
     with pytest.raises(DataError, match=rf"{name}: file not found$"):
         load_documents(tmp_path / name)
+
+
+def test_a_repeated_column_name_is_refused_where_no_column_is_configured(tmp_path):
+    path = tmp_path / "docs.tsv"
+    path.write_text("text\tcategory\ttext\nprinter jams\tHardware\tnotes\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"docs.tsv:1: field 'text': column appears 2 times"):
+        load_documents(path)

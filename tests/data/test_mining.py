@@ -221,6 +221,16 @@ def test_warnings_name_small_categories_and_categories_without_eval_positives(ca
     assert text.split("warnings:\n", 1)[1].count("\n  - ") == len(warnings) - 1
 
 
+def test_warnings_cover_the_test_split_too():
+    texts, labels = small_category_documents()
+    texts, labels = [*texts, *(f"delta{k} extra{k}" for k in range(6))], [*labels, *["delta"] * 6]  # 10 deltas
+    mined = mine_category_pairs(texts, labels, mining_config(test_fraction=0.1))
+    assert mined.summary["categories"]["delta"]["test_documents"] == 1
+    warnings = mined.summary["warnings"]
+    assert any(w.startswith("too few documents for the test split") and "delta" in w for w in warnings), warnings
+    assert any(w.startswith("no test positives") and "delta" in w for w in warnings), warnings
+
+
 def test_a_phase_of_nearly_one_label_is_flagged_with_the_numbers():
     phases = {**SYNTHETIC_PHASES, "3": {"positive": (0.0, 0.15), "negative": (0.32, 1.0)}}  # few negatives there
     mined = mine_category_pairs(*synthetic_documents(), mining_config(phases=phases, pairs_per_category=30))

@@ -42,3 +42,23 @@ def test_split_on_a_missing_column_is_one_line(tmp_path, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, "split", str(source), "-o", str(tmp_path / "s"), "--stratify", "class")
     assert code == 2 and "pairs.tsv" in err and "'class'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s" / "train.tsv").exists()
+
+
+def test_copies_of_a_row_stay_on_one_side(tmp_path):
+    from embedtune.data.split import split_rows
+
+    source = tmp_path / "pairs.tsv"
+    rows = [f"a{i} b\tc d\t{i % 2}\n" for i in range(10)]
+    source.write_text("sentence1\tsentence2\tlabel\n" + "".join(row * 4 for row in rows), encoding="utf-8")
+    paths = split_rows(source, tmp_path / "s", 0.2, "label", 0)
+    train, dev = (set(map(lambda row: tuple(row.values()), read(paths[role]))) for role in ("train", "dev"))
+    assert train and dev and not train & dev
+    assert len(read(paths["dev"])) == 8  # two distinct rows, each with its three copies
+
+
+def test_a_class_too_small_to_stratify_is_one_line(tmp_path, monkeypatch, capsys):
+    source = write_pairs(tmp_path / "pairs.tsv", n=20, seed=3, scored=False)
+    source.write_text(source.read_text(encoding="utf-8") + "x y\tz w\t2\n", encoding="utf-8")
+    code, _, err = cli(monkeypatch, capsys, "split", str(source), "-o", str(tmp_path / "s"), "--stratify", "label")
+    assert code == 2 and "'2'" in err and "label" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()

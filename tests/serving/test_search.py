@@ -19,6 +19,17 @@ def test_exact_top_k_orders_by_score_then_row():
     np.testing.assert_allclose(scores, [[1, 1, 0.6]])
     scores, rows = exact_top_k(np.array([[0, 1]], dtype=np.float32), embeddings, k=4)  # k = every row
     assert rows.tolist() == [[1, 3, 0, 2]]
+    duplicates = np.tile(np.array([[1, 0]], dtype=np.float32), (1000, 1))  # many rows tied at the k-th score
+    for k in (1, 5):
+        assert exact_top_k(np.array([[1, 0]], dtype=np.float32), duplicates, k=k)[1].tolist() == [list(range(k))]
+
+
+def test_documents_with_unicode_line_separators_load_back(tmp_path):
+    from embedtune.serving.index import Documents, Index, build_index
+
+    texts = ["printer\u2028jams", "next\u0085line", "reset my password"]
+    build_index(Documents(["a", "b", "c"], texts, None), np.eye(3, dtype=np.float32), "m", tmp_path / "i", "exact")
+    assert [hits[0].text for hits in Index(tmp_path / "i").search(np.eye(3, dtype=np.float32), 1)] == texts
 
 
 def test_hnsw_and_exact_find_the_same_neighbours_on_a_small_corpus(tmp_path):

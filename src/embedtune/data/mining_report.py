@@ -34,34 +34,41 @@ def diagnose(summary: dict) -> list[str]:
 
 
 def _small_categories(summary: dict) -> list[str]:
-    """Categories with fewer than two documents on a side of the split: no same-category pair there."""
-    small = {
-        c: counts
-        for c, counts in summary["categories"].items()
-        if min(counts["train_documents"], counts["eval_documents"]) < MIN_SPLIT_DOCUMENTS
-    }
-    if not small:
-        return []
-    fraction = summary.get("eval_fraction", 0.2)
-    listed = ", ".join(
-        f"{c} ({counts['train_documents']} train, {counts['eval_documents']} eval)" for c, counts in small.items()
-    )
-    needed = math.ceil(MIN_SPLIT_DOCUMENTS / fraction)
-    return [
-        f"too few documents for the eval split in {len(small)} categories: {listed}; a category needs "
-        f"{MIN_SPLIT_DOCUMENTS} documents on each side for a same-category pair, about {needed} at eval fraction "
-        f"{fraction:g}: add documents to those categories, or raise --eval-fraction"
-    ]
+    """Categories with fewer than two documents on a side of a split: no same-category pair there."""
+    warnings = []
+    for split in ("eval", "test") if "test" in summary else ("eval",):
+        small = {
+            c: counts
+            for c, counts in summary["categories"].items()
+            if min(counts["train_documents"], counts[f"{split}_documents"]) < MIN_SPLIT_DOCUMENTS
+        }
+        if not small:
+            continue
+        fraction = summary.get(f"{split}_fraction", 0.2)
+        listed = ", ".join(
+            f"{c} ({counts['train_documents']} train, {counts[f'{split}_documents']} {split})"
+            for c, counts in small.items()
+        )
+        needed = math.ceil(MIN_SPLIT_DOCUMENTS / fraction)
+        warnings.append(
+            f"too few documents for the {split} split in {len(small)} categories: {listed}; a category needs "
+            f"{MIN_SPLIT_DOCUMENTS} documents on each side for a same-category pair, about {needed} at {split} "
+            f"fraction {fraction:g}: add documents to those categories, or raise --{split}-fraction"
+        )
+    return warnings
 
 
 def _no_eval_positives(summary: dict) -> list[str]:
-    missing = [c for c, counts in summary["eval"]["categories"].items() if counts["positive"] == 0]
-    if not missing:
-        return []
-    return [
-        f"no eval positives (same-category eval pairs) for {', '.join(missing)}: the pairs eval set does not "
-        "measure these categories; the kNN eval set still does for each one with eval documents"
-    ]
+    warnings = []
+    for split in ("eval", "test") if "test" in summary else ("eval",):
+        missing = [c for c, counts in summary[split]["categories"].items() if counts["positive"] == 0]
+        if missing:
+            warnings.append(
+                f"no {split} positives (same-category {split} pairs) for {', '.join(missing)}: the pairs {split} set "
+                f"does not measure these categories; the kNN {split} set still does for each one with {split} "
+                "documents"
+            )
+    return warnings
 
 
 def _estimated(part: dict) -> bool:

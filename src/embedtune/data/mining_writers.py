@@ -55,6 +55,24 @@ def write_mined(mined: MinedPairs, out_dir: Path, format: Literal["jsonl", "tsv"
     return paths
 
 
+# Everything ``embedtune mine`` writes (either --format, with or without a test split); --overwrite removes these.
+MINED_FILES = (
+    *(f"{role}.{ext}" for role in ("train", "eval", "test") for ext in ("jsonl", "tsv")),
+    *(f"{role}_documents.tsv" for role in ("train", "eval", "test")),
+    "summary.json",
+    "config.yaml",
+    "suite.yaml",
+    "test-suite.yaml",
+)
+
+
+def remove_mined(out_dir: Path) -> None:
+    """Remove an earlier mine's files: one the new mine does not write (its test split, the other format) would
+    otherwise stay beside the new split, whose train documents it may hold."""
+    for name in MINED_FILES:
+        (Path(out_dir) / name).unlink(missing_ok=True)
+
+
 def _jsonl(records: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 

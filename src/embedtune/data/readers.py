@@ -134,6 +134,10 @@ def _delimited_rows(path: Path, text: str, delimiter: str, keys: dict[str, str |
             raise DataError(path, "no header row (the first line is blank); expected column names", line=1)
         _check_delimiter(path, header, delimiter)
         _check_header(path, header, keys)
+        repeated = next((name for name in header if name and header.count(name) > 1), None)
+        if repeated is not None:  # a row's values are keyed by name: the last one would win silently
+            problem = f"column appears {header.count(repeated)} times in the header"
+            raise DataError(path, problem, line=1, field=repeated)
         open_quote = quoting != "none"
         while True:
             line = reader.line_num + 1
@@ -210,7 +214,7 @@ def _check_header(path: Path, header: list[str], keys: dict[str, str | None]) ->
 
 def _jsonl_rows(path: Path, text: str, keys: dict[str, str | None]) -> Iterator[Row]:
     """One object per line; blank lines are allowed so a trailing newline or two is harmless."""
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may be inside a text
         if not raw.strip():
             continue
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 from embedtune.data.documents import read_table, require_column
@@ -27,14 +28,23 @@ def split_rows(
 
     header, rows = read_table(path, delimiter=delimiter)
     records = [row for _, row in rows]
-    n_dev = round(len(records) * fraction)
-    if not 1 <= n_dev < len(records):
-        raise DataError(path, f"a dev fraction of {fraction} of {len(records)} rows leaves no dev or train rows")
+    # Copies of one row go to the same side: a dev row that is also a train row is not held out.
+    groups: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        groups.setdefault(json.dumps(record, sort_keys=True), []).append(index)
+    members = list(groups.values())
+    n_dev = round(len(members) * fraction)
+    if not 1 <= n_dev < len(members):
+        raise DataError(
+            path, f"a dev fraction of {fraction} of {len(members)} distinct rows leaves no dev or train rows"
+        )
     labels = None
     if stratify is not None:
         column = require_column(path, header, "stratify", (stratify,))
-        labels = [str(record.get(column)) for record in records]
-    train, dev = train_test_split(list(range(len(records))), test_size=n_dev, random_state=seed, stratify=labels)
+        labels = [str(records[group[0]].get(column)) for group in members]
+        _check_strata(path, column, labels, n_dev)
+    train, dev = train_test_split(list(range(len(members))), test_size=n_dev, random_state=seed, stratify=labels)
+    train, dev = ([i for g in part for i in members[g]] for part in (train, dev))
     fmt = DataSpec(path=path, delimiter=delimiter).resolved_format()
     suffix = path.suffix if fmt != "jsonl" else ".jsonl"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -44,6 +54,22 @@ def split_rows(
         text = _jsonl(chosen) if fmt == "jsonl" else _delimited(header, chosen, delimiter_of(fmt, delimiter))
         write_text_atomic(paths[role], text)
     return paths
+
+
+def _check_strata(path: Path, column: str, labels: list[str], n_dev: int) -> None:
+    """What sklearn's stratified split would refuse, as one line naming the column (and the class)."""
+    counts = Counter(labels)
+    rare = min(counts, key=counts.get)
+    if counts[rare] < 2:
+        raise DataError(
+            path, f"class '{rare}' has {counts[rare]} distinct row; stratifying needs 2 or more", field=column
+        )
+    if not len(counts) <= n_dev <= len(labels) - len(counts):
+        raise DataError(
+            path,
+            f"{len(counts)} classes need at least {len(counts)} rows in dev and in train; change --dev-fraction",
+            field=column,
+        )
 
 
 def _jsonl(records: list[dict]) -> str:

@@ -117,7 +117,8 @@ class Index:
         self.folder = folder
         self.meta = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
         self.embeddings = np.load(folder / EMBEDDINGS_FILE)
-        self.documents = [json.loads(line) for line in (folder / DOCUMENTS_FILE).read_text("utf-8").splitlines()]
+        with open(folder / DOCUMENTS_FILE, encoding="utf-8", newline="\n") as lines:  # not splitlines(): U+2028
+            self.documents = [json.loads(line) for line in lines if line.strip()]
         self.graph = None
         if self.meta["kind"] == "hnsw":
             import faiss
@@ -151,17 +152,20 @@ class Index:
 def exact_top_k(
     queries: np.ndarray, embeddings: np.ndarray, k: int, chunk: int = 1024
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inner products against every row, top ``k`` per query (ties: lower row first), in chunks of queries."""
+    """Inner products against every row, top ``k`` per query (ties: lower row first, whatever ``k``), in chunks of
+    queries."""
     all_scores, all_rows = [], []
     for start in range(0, len(queries), chunk):
         scores = queries[start : start + chunk] @ embeddings.T
-        if k < scores.shape[1]:
+        if k < scores.shape[1]:  # the k-th best score; argpartition alone would pick any of the rows tied at it
             part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
         else:
-            part = np.tile(np.arange(scores.shape[1]), (len(scores), 1))
-        top = np.take_along_axis(scores, part, axis=1)
-        order = np.lexsort((part, -top), axis=1)
-        rows = np.take_along_axis(part, order, axis=1)
+            kth = np.full(len(scores), -np.inf, dtype=scores.dtype)
+        rows = np.empty((len(scores), k), dtype=np.int64)
+        for i, row_scores in enumerate(scores):
+            candidates = np.flatnonzero(row_scores >= kth[i])
+            rows[i] = candidates[np.lexsort((candidates, -row_scores[candidates]))[:k]]
         all_rows.append(rows)
         all_scores.append(np.take_along_axis(scores, rows, axis=1))
     return np.concatenate(all_scores), np.concatenate(all_rows)

@@ -52,7 +52,7 @@ class HistoryCallback(TrainerCallback):
 def read_history(path: Path) -> list[dict]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 class StepCounter(TrainerCallback):
