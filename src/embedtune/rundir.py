@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -69,11 +70,15 @@ def folder_atomic(target: Path) -> Iterator[Path]:
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
+    created = [parent for parent in partial.parents if not parent.exists()]  # innermost first
     partial.mkdir(parents=True)
     try:
         yield partial
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        for parent in created:  # a refused export or index leaves no empty folders behind either
+            with contextlib.suppress(OSError):
+                parent.rmdir()
         raise
     if target.exists():
         shutil.rmtree(target)

@@ -47,10 +47,12 @@ def test_export_below_the_cosine_threshold_is_refused_and_leaves_nothing(
     tiny_model_dir, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.chdir(tmp_path)
-    code, _, err = cli(monkeypatch, capsys, "export", str(tiny_model_dir), "-o", "out", "--format", "onnx",
-                       "--min-cosine", "1.5")  # fmt: skip
+    code, _, err = cli(monkeypatch, capsys, "export", str(tiny_model_dir), "-o", "new/sub/out", "--format",
+                       "onnx-int8", "--min-cosine", "1.0")  # fmt: skip
     assert_one_line_error(code, err, "export refused", "mean cosine")
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # not even the folders it made for -o
+    code, _, err = cli(monkeypatch, capsys, "export", str(tiny_model_dir), "-o", "out", "--min-cosine", "1.5")
+    assert code == 2 and "--min-cosine" in err and list(tmp_path.iterdir()) == []
 
 
 def test_export_folder_encodes_without_torch(tiny_export):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -68,7 +69,8 @@ def test_index_then_search_finds_the_document_itself(
     assert code == 0, err
     assert "indexed 9 documents (exact)" in out
     meta = json.loads((tmp_path / "idx" / "index.json").read_text())
-    assert meta == {"model": model, "documents": 9, "dimensions": 32, "kind": "exact"}
+    relative = os.path.relpath(model, (tmp_path / "idx").resolve())
+    assert meta == {"model": model, "documents": 9, "dimensions": 32, "kind": "exact", "model_relative": relative}
     code, out, err = cli(monkeypatch, capsys, "search", str(tmp_path / "idx"), "printer toner is empty", "-k", "3",
                          "--json")  # fmt: skip
     assert code == 0, err
@@ -129,6 +131,36 @@ def test_search_refuses_a_model_of_another_size(tiny_model_dir, tiny_teacher_dir
     cli(monkeypatch, capsys, "index", str(documents), "-m", str(tiny_model_dir), "-o", str(tmp_path / "i"))
     code, _, err = cli(monkeypatch, capsys, "search", str(tmp_path / "i"), "printer", "--model", str(tiny_teacher_dir))
     assert_one_line_error(code, err, "32-dimensional", "gives 48")
+
+
+def test_serve_refuses_a_model_of_another_size_before_it_starts(
+    tiny_model_dir, tiny_teacher_dir, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("fastapi")
+    documents = write_documents(tmp_path / "docs.tsv")
+    cli(monkeypatch, capsys, "index", str(documents), "-m", str(tiny_model_dir), "-o", str(tmp_path / "i"))
+    code, _, err = cli(monkeypatch, capsys, "serve", str(tmp_path / "i"), "--model", str(tiny_teacher_dir))
+    assert_one_line_error(code, err, "32-dimensional", "gives 48")  # not a 500 on every search
+
+
+def test_search_of_an_empty_query_is_one_line(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    documents = write_documents(tmp_path / "docs.tsv")
+    cli(monkeypatch, capsys, "index", str(documents), "-m", str(tiny_model_dir), "-o", str(tmp_path / "i"))
+    code, _, err = cli(monkeypatch, capsys, "search", str(tmp_path / "i"), "   ")
+    assert_one_line_error(code, err, "query: empty text")
+
+
+def test_an_index_moved_with_its_run_still_finds_its_model(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "model")
+    documents = write_documents(tmp_path / "docs.tsv")
+    code, _, err = cli(monkeypatch, capsys, "index", str(documents), "-m", str(run / "model"), "-o", str(run / "i"))
+    assert code == 0, err
+    run.rename(tmp_path / "moved")
+    code, printed, err = cli(monkeypatch, capsys, "search", str(tmp_path / "moved" / "i"), "printer toner", "-k", "1")
+    assert code == 0 and "T2" in printed, err
 
 
 def test_overwrite_replaces_only_an_index(tiny_model_dir, tmp_path, monkeypatch, capsys):

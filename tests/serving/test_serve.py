@@ -108,6 +108,27 @@ def test_bad_requests_get_a_4xx_with_a_json_error_and_the_server_goes_on(server,
     assert _call(server, "/health")[0] == 200
 
 
+def test_a_chunked_body_over_the_limit_is_refused_without_reading_it_all(server):
+    sent = []
+
+    def chunks():  # up to 50 MB with no content-length (chunked): the server must stop reading at its limit
+        yield b'{"texts": ["'
+        for _ in range(50_000):
+            sent.append(1000)
+            yield b"x" * 1000
+
+    request = urllib.request.Request(server + "/embed", data=chunks(), headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        pytest.fail("a chunked body over --max-body-bytes was accepted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 413 and "request body over 4000 bytes" in json.loads(error.read())["error"]
+    except (ConnectionError, urllib.error.URLError):
+        pass  # the server answered 413 and closed while the client was still sending
+    assert sum(sent) < 10_000_000  # it stopped reading long before the end
+    assert _call(server, "/health")[0] == 200
+
+
 def test_unknown_path_is_404(server):
     assert _call(server, "/nothing")[0] == 404
 

@@ -24,7 +24,9 @@ def export(
         Path | None, typer.Option(help="parity sample, a TSV/CSV/JSONL of texts (default: bundled sample pairs)")
     ] = None,
     column: Annotated[str, typer.Option(help="text column of --texts")] = "text",
-    min_cosine: Annotated[float, typer.Option(help="refuse an export whose mean cosine to fp32 is lower")] = 0.99,
+    min_cosine: Annotated[
+        float, typer.Option(min=-1.0, max=1.0, help="refuse an export whose mean cosine to fp32 is lower")
+    ] = 0.99,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Export to ONNX (tokenizer and pooling included) and check it against the fp32 model: parity.json holds the
@@ -112,9 +114,11 @@ def search(
 
     if (query is None) == (queries is None):
         raise UserError("give a query text or --queries FILE (one of the two)")
+    if query is not None and not query.strip():
+        raise UserError("query: empty text")
     found = Index(index)
     texts = [query] if query is not None else read_texts(queries, column)
-    encoder = load_encoder(model or found.meta["model"], device)
+    encoder = load_encoder(model or found.model, device)
     results = found.search(encoder.encode(texts, normalize=True), k)
     for text, hits in zip(texts, results):
         if as_json:
@@ -143,7 +147,7 @@ def serve(
 
     found = Index(index)
     limits = Limits(max_body_bytes=max_body_bytes, max_texts=max_texts, max_text_chars=max_text_chars)
-    app = create_app(found, load_encoder(model or found.meta["model"], device), limits)
+    app = create_app(found, load_encoder(model or found.model, device), limits)
     serve(app, host, port)
 
 

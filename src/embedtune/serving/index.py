@@ -8,6 +8,7 @@ Folder layout (``embedtune index`` writes it, ``search`` and ``serve`` read it):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def build_index(documents: Documents, embeddings: np.ndarray, model: str, out: P
         kind = "hnsw" if len(documents.ids) >= HNSW_FROM else "exact"
     embeddings = unit_rows(embeddings)
     meta = {"model": model, "documents": len(documents.ids), "dimensions": int(embeddings.shape[1]), "kind": kind}
+    if Path(model).is_absolute():  # a run dir moved with its index inside (or beside) it still finds its model
+        meta["model_relative"] = os.path.relpath(model, Path(out).resolve())
     with folder_atomic(out) as partial:
         np.save(partial / EMBEDDINGS_FILE, embeddings)
         with open(partial / DOCUMENTS_FILE, "w", encoding="utf-8") as stream:
@@ -129,13 +132,24 @@ class Index:
     def __len__(self) -> int:
         return len(self.documents)
 
-    def search(self, queries: np.ndarray, k: int = 5) -> list[list[Hit]]:
-        queries = unit_rows(np.atleast_2d(queries))
-        if queries.shape[1] != self.embeddings.shape[1]:
+    @property
+    def model(self) -> str:
+        """The model that built the index: found relative to the index folder first, then where it was."""
+        relative = self.meta.get("model_relative")
+        if relative is not None and (self.folder / relative).exists():
+            return str(self.folder / relative)
+        return self.meta["model"]
+
+    def check_dimensions(self, dimensions: int) -> None:
+        if dimensions != self.embeddings.shape[1]:
             raise UserError(
                 f"{self.folder}: the index has {self.embeddings.shape[1]}-dimensional embeddings, the query model "
-                f"gives {queries.shape[1]}; search with the model that built the index"
+                f"gives {dimensions}; search with the model that built the index"
             )
+
+    def search(self, queries: np.ndarray, k: int = 5) -> list[list[Hit]]:
+        queries = unit_rows(np.atleast_2d(queries))
+        self.check_dimensions(queries.shape[1])
         k = min(k, len(self))
         scores, rows = (
             self.graph.search(queries, k) if self.graph is not None else exact_top_k(queries, self.embeddings, k)

@@ -25,6 +25,7 @@ def create_app(index: Index, encoder, limits: Limits = Limits()):
     """The FastAPI application; ``encoder`` is what ``load_encoder`` returns (one encode at a time: a lock, since
     torch on the CPU already uses every core and onnxruntime's session is shared)."""
     fastapi, pydantic = _imports()
+    index.check_dimensions(encoder.dimensions)  # at start, not as a 500 on every search
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse
 
@@ -53,9 +54,11 @@ def create_app(index: Index, encoder, limits: Limits = Limits()):
     async def parse(request, schema):
         if int(request.headers.get("content-length") or 0) > limits.max_body_bytes:
             raise BadRequest(413, f"request body over {limits.max_body_bytes} bytes")
-        body = await request.body()
-        if len(body) > limits.max_body_bytes:
-            raise BadRequest(413, f"request body over {limits.max_body_bytes} bytes")
+        body = bytearray()
+        async for chunk in request.stream():  # a chunked body has no content-length: stop reading at the limit
+            body += chunk
+            if len(body) > limits.max_body_bytes:
+                raise BadRequest(413, f"request body over {limits.max_body_bytes} bytes")
         try:
             return schema.model_validate_json(body)
         except pydantic.ValidationError as error:
@@ -99,7 +102,8 @@ def create_app(index: Index, encoder, limits: Limits = Limits()):
         texts = [asked.query] if asked.query is not None else asked.queries
         check_texts(texts, "query" if asked.query is not None else "queries")
         vectors = await run_in_threadpool(encode, texts)
-        results = [[hit.as_dict() for hit in hits] for hits in index.search(vectors, asked.k)]
+        found = await run_in_threadpool(index.search, vectors, asked.k)  # a large exact search: off the event loop
+        results = [[hit.as_dict() for hit in hits] for hits in found]
         return {"hits": results[0]} if asked.query is not None else {"results": results}
 
     return app
