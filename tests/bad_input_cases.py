@@ -375,7 +375,7 @@ CASES = [
                      str(env.model), "-o", "out", "--overwrite"],
          "not written by this command", "nothing; the folder is unchanged"),
     Case("export-parity", "export whose mean cosine is below --min-cosine",
-         lambda env: ["export", str(env.model), "-o", "x", "--format", "onnx", "--min-cosine", "1.5"],
+         lambda env: ["export", str(env.model), "-o", "x", "--format", "onnx-int8", "--min-cosine", "1.0"],
          "export refused", "nothing; no export folder"),
     Case("encode-suffix", "encode -o out.csv", lambda env: ["encode", documents(env), "-o", "out.csv", "-m",
          str(env.model)], "out.csv"),

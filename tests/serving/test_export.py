@@ -52,7 +52,8 @@ def test_export_below_the_cosine_threshold_is_refused_and_leaves_nothing(
     assert_one_line_error(code, err, "export refused", "mean cosine")
     assert list(tmp_path.iterdir()) == []  # not even the folders it made for -o
     code, _, err = cli(monkeypatch, capsys, "export", str(tiny_model_dir), "-o", "out", "--min-cosine", "1.5")
-    assert code == 2 and "--min-cosine" in err and list(tmp_path.iterdir()) == []
+    assert_one_line_error(code, err, "--min-cosine 1.5", "between -1 and 1")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_export_folder_encodes_without_torch(tiny_export):

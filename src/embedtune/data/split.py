@@ -27,6 +27,7 @@ def split_rows(
     from sklearn.model_selection import train_test_split
 
     header, rows = read_table(path, delimiter=delimiter)
+    column = require_column(path, header, "stratify", (stratify,)) if stratify is not None else None
     records = [row for _, row in rows]
     # Copies of one row go to the same side: a dev row that is also a train row is not held out.
     groups: dict[str, list[int]] = {}
@@ -39,8 +40,7 @@ def split_rows(
             path, f"a dev fraction of {fraction} of {len(members)} distinct rows leaves no dev or train rows"
         )
     labels = None
-    if stratify is not None:
-        column = require_column(path, header, "stratify", (stratify,))
+    if column is not None:
         labels = [str(records[group[0]].get(column)) for group in members]
         _check_strata(path, column, labels, n_dev)
     train, dev = train_test_split(list(range(len(members))), test_size=n_dev, random_state=seed, stratify=labels)
