@@ -227,6 +227,11 @@ def sweep_files(env: Env, space: str) -> list[str]:
 
 # fmt: off
 CASES = [
+    # the command line itself (click's usage errors, as one line)
+    Case("option-unknown", "train --epochs 3 (no such option)",
+         lambda env: ["train", "run.yaml", "--epochs", "3"], "No such option: --epochs"),
+    Case("option-bad-value", "search -k 0", lambda env: ["search", "index", "printer", "-k", "0"],
+         "Invalid value for '-k'"),
     # run configs
     Case("config-missing", "train: config file that does not exist",
          lambda env: ["train", "run.yaml", "-o", "run"], "run.yaml"),

@@ -14,12 +14,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import UsageError  # typer vendors its own click: this is the class it raises
+from typer.core import TyperGroup
 
 from embedtune.errors import ForgettingError, Interrupted, NonFiniteLossError, UserError
 from embedtune.modeling.load import model_of
 from embedtune.rundir import check_new_file
 
+
+class _OneLineUsage(TyperGroup):
+    """click's usage errors (a bad option value, a missing argument) as one line, like every other bad input."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as error:
+            where = error.ctx.command_path if error.ctx is not None else ctx.command_path
+            message = " ".join(error.format_message().split())
+            raise UserError(f"{where}: {message} (see --help)") from None
+
+
 app = typer.Typer(
+    cls=_OneLineUsage,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
