@@ -126,6 +126,15 @@ def test_index_ids_default_to_line_numbers_and_duplicates_are_refused(tiny_model
     assert not (tmp_path / "x").exists()
 
 
+def test_a_column_named_on_the_command_line_must_exist(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    documents = write_documents(tmp_path / "docs.tsv")
+    for option in ("--category-column", "--id-column"):
+        code, _, err = cli(monkeypatch, capsys, "index", str(documents), "-m", str(tiny_model_dir), "-o",
+                           str(tmp_path / "x"), option, "topic")  # fmt: skip
+        assert_one_line_error(code, err, "docs.tsv:1", "'topic'", "the header has")
+        assert not (tmp_path / "x").exists()
+
+
 def test_search_refuses_a_model_of_another_size(tiny_model_dir, tiny_teacher_dir, tmp_path, monkeypatch, capsys):
     documents = write_documents(tmp_path / "docs.tsv")
     cli(monkeypatch, capsys, "index", str(documents), "-m", str(tiny_model_dir), "-o", str(tmp_path / "i"))

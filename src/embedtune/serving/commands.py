@@ -76,8 +76,12 @@ def index(
     out: Annotated[Path, typer.Option("--out", "-o", help="index folder to write")],
     model: ModelOption = "default",
     text_column: Annotated[str, typer.Option(help="text column")] = "text",
-    id_column: Annotated[str, typer.Option(help="id column (when absent: the line number)")] = "id",
-    category_column: Annotated[str, typer.Option(help="category column (optional)")] = "category",
+    id_column: Annotated[
+        str | None, typer.Option(help="id column (default: 'id' if the file has one, else the line number)")
+    ] = None,
+    category_column: Annotated[
+        str | None, typer.Option(help="category column (default: 'category' if the file has one)")
+    ] = None,
     kind: Annotated[str, typer.Option(help="exact, hnsw (faiss) or auto (hnsw from 100k documents)")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: DeviceOption = "auto",

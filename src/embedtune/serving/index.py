@@ -40,11 +40,16 @@ class Documents:
 
 
 def read_documents(
-    path: Path, text_column: str = "text", id_column: str = "id", category_column: str = "category"
+    path: Path, text_column: str = "text", id_column: str | None = None, category_column: str | None = None
 ) -> Documents:
-    """Texts with ids (the id column when present, else the line number) and categories when the column exists."""
+    """Texts with ids (the id column, else the line number) and categories (the category column). A column named
+    by the caller must exist; unnamed, ``id`` and ``category`` are used when the file has them."""
     header, rows = read_table(path)
     text_name = require_column(path, header, "text", (text_column,))
+    for role, name in (("id", id_column), ("category", category_column)):
+        if name is not None:
+            require_column(path, header, role, (name,))
+    id_column, category_column = id_column or "id", category_column or "category"
     has_ids, has_categories = id_column in header, category_column in header
     ids, texts, categories, seen = [], [], [], set()
     for line, row in rows:
