@@ -158,3 +158,10 @@ def test_a_repeated_column_name_is_refused_where_no_column_is_configured(tmp_pat
     path.write_text("text\tcategory\ttext\nprinter jams\tHardware\tnotes\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"docs.tsv:1: field 'text': column appears 2 times"):
         load_documents(path)
+
+
+def test_a_non_finite_number_is_not_a_category(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"text": "printer jams", "category": 1}\n{"text": "vpn", "category": NaN}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"docs.jsonl:2: field 'category': expected a string or a finite number"):
+        load_documents(path)

@@ -6,6 +6,7 @@ These are tables, not pairs, but they fail the same way pair files do: every pro
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -166,6 +167,8 @@ def identifier(value: object, name: str, where: _Where) -> str:
     """Ids and category labels compare as strings, so a JSON 7 and a TSV "7" are the same id."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise where.error(name, f"expected a string or number, got {_type_name(value)}")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN / Infinity: not a label anyone meant
+        raise where.error(name, f"expected a string or a finite number, got {value}")
     text = str(value).strip()
     if not text:
         raise where.error(name, "empty value")
