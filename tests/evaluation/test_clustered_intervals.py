@@ -27,6 +27,17 @@ def test_pairs_sharing_a_first_text_are_resampled_by_that_text():
     assert list(groups) == [0, 1, 0, 2, 1] and "3 clusters of 5 pairs" in how
 
 
+def test_a_matryoshka_wrapped_pair_set_keeps_its_clusters():
+    from embedtune.evaluation.matryoshka import MatryoshkaEvaluator
+
+    texts1 = ["x", "y", "x", "z", "y"]
+    wrapped = MatryoshkaEvaluator.wrapping(
+        STSEvaluator, [8, 16], "s", texts1=texts1, texts2=[f"b{i}" for i in range(5)], scores=list(range(5))
+    )
+    groups, how = resampling_groups(wrapped)
+    assert list(groups) == [0, 1, 0, 2, 1] and "3 clusters of 5 pairs" in how
+
+
 def test_shared_documents_widen_the_interval_honestly():
     """20 documents, each the anchor of 10 pairs with the same scores: really 20 observations, not 200."""
     rng = np.random.default_rng(0)

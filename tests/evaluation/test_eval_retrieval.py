@@ -61,9 +61,15 @@ def test_perfect_reranking_of_several_queries_scores_one_everywhere():
     assert evaluator(model) == pytest.approx({f"rr_{key}": 1.0 for key in KEYS})
 
 
-def test_ties_rank_the_earlier_document_first():
+def test_ties_count_against_the_model():
+    """A relevant document tied with non-relevant ones ranks after them; tied relevant ones in column order."""
     ranks = ranks_of_relevant(np.array([[0.5, 0.5, 0.5]]), np.array([[2, 0]]))
-    np.testing.assert_array_equal(ranks, [[1, 3]])
+    np.testing.assert_array_equal(ranks, [[2, 3]])
+    ranks = ranks_of_relevant(np.array([[0.9, 0.5, 0.5, 0.5]]), np.array([[1, -1]]))  # one tied with two others
+    np.testing.assert_array_equal(ranks, [[4, np.inf]])
+    # a constant model on candidates listed relevant-first (as TrecQA lists them) does not score as perfect
+    constant = ranking_metrics(ranks_of_relevant(np.zeros((1, 4)), np.array([[0, 1]])), np.array([2]))
+    assert constant["map"][0] == pytest.approx((1 / 3 + 2 / 4) / 2)
 
 
 def test_matches_sklearn_on_random_full_corpus():

@@ -57,6 +57,14 @@ def test_check_retention_flags_only_drops_beyond_tolerance():
         check_retention(metrics, "r", "pearson", 0.01)
 
 
+def test_the_guard_reads_a_metrics_direction_and_a_nan_as_forgetting():
+    rising = RetentionCheck("p", "p_overlap", 0.10, 0.60, 0.01)  # lower is better: a rise is the drop
+    assert rising.forgot and rising.drop == pytest.approx(0.5) and rising.over == pytest.approx(0.49)
+    assert not RetentionCheck("p", "p_overlap", 0.60, 0.10, 0.01).forgot
+    collapsed = RetentionCheck("s", "s_spearman", 0.87, float("nan"), 0.01)  # constant cosines: no Spearman
+    assert collapsed.forgot and collapsed.over == float("inf")
+
+
 def test_unknown_retention_metric_fails_before_writing(tmp_path, tiny_model_dir):
     raw = retention_config(tmp_path, tiny_model_dir, metric="roc_auc")
     with pytest.raises(ConfigError, match="retention.metric"):

@@ -43,6 +43,11 @@ class MatryoshkaEvaluator(ItemEvaluator):
         self.inner_primary = strip_prefix(largest.primary_metric, largest.name)
         self.primary_metric = f"{self.inner_name(self.dims[-1])}_{self.inner_primary}"
 
+    @property
+    def texts1(self) -> list[str] | None:
+        """The pairs' first texts (every size has the same pairs): compare's cluster bootstrap groups by them."""
+        return getattr(self.inner[self.dims[-1]], "texts1", None)
+
     @classmethod
     def wrapping(
         cls, evaluator_class: type[ItemEvaluator], dims: Sequence[int], name: str = "matryoshka", **kwargs: Any

@@ -9,12 +9,14 @@ not at every evaluation step: they are a check, not a curve to select on.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.config import EvalSetConfig, GuardSetConfig, RunConfig
 from embedtune.data.spec import Columns
 from embedtune.evaluation.suite import metric_prefix
+from embedtune.evaluation.verdict import direction
 
 logger = logging.getLogger("embedtune")
 RETENTION_NAME = "retention"  # the name of a retention.data set given without one (older configs)
@@ -144,11 +146,18 @@ class RetentionCheck:
 
     @property
     def drop(self) -> float:
-        return self.baseline - self.final
+        """How much worse the final model is (positive: worse), whichever way the metric points."""
+        return (direction(self.metric) or 1) * (self.baseline - self.final)
 
     @property
     def forgot(self) -> bool:
-        return self.drop > self.tolerance
+        # NaN (a collapsed model's constant cosines give no Spearman) is forgetting, not "within tolerance"
+        return not math.isfinite(self.final) or self.drop > self.tolerance
+
+    @property
+    def over(self) -> float:
+        """The drop beyond the tolerance (above 0: forgot); infinite when the final value is not a number."""
+        return self.drop - self.tolerance if math.isfinite(self.final) else math.inf
 
     def message(self) -> str:
         verdict = "FORGETTING" if self.forgot else "retained"

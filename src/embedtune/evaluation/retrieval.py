@@ -213,14 +213,22 @@ def padded(lists: list[list[int]]) -> np.ndarray:
 def ranks_of_relevant(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """Sorted 1-based rank of each relevant column (``relevant``: columns padded with -1; result padded with inf).
 
-    rank = 1 + columns scoring higher + earlier columns scoring the same (ties go to the earlier column).
+    rank = 1 + columns scoring higher + non-relevant columns scoring the same + earlier relevant columns scoring the
+    same. Ties count against the model: one that scores every candidate alike must not rank by file order (TrecQA
+    lists its relevant answers first, so file order would give MAP 1).
     """
     valid = relevant >= 0
     columns = np.where(valid, relevant, 0)
+    is_relevant = np.zeros(scores.shape, dtype=bool)
+    queries, slots = np.nonzero(valid)
+    is_relevant[queries, relevant[queries, slots]] = True
     target = np.take_along_axis(scores, columns, axis=1)[:, :, None]
     higher = (scores[:, None, :] > target).sum(axis=-1)
-    earlier_ties = ((scores[:, None, :] == target) & (np.arange(scores.shape[1]) < columns[:, :, None])).sum(axis=-1)
-    return np.sort(np.where(valid, higher + earlier_ties + 1, np.inf), axis=1)
+    tied = scores[:, None, :] == target
+    tied_other = (tied & ~is_relevant[:, None, :]).sum(axis=-1)
+    earlier = np.arange(scores.shape[1]) < columns[:, :, None]
+    tied_relevant_earlier = (tied & is_relevant[:, None, :] & earlier).sum(axis=-1)
+    return np.sort(np.where(valid, higher + tied_other + tied_relevant_earlier + 1, np.inf), axis=1)
 
 
 def ranking_metrics(ranks: np.ndarray, n_relevant: np.ndarray) -> dict[str, np.ndarray]:

@@ -67,7 +67,7 @@ def forgetting_line(check: RetentionCheck, statistics: dict) -> str:
     name = check.eval_set
     short = check.metric.removeprefix(f"{name}_")
     stat = statistics.get(name, {}).get(check.metric)
-    change = f"{short} {-check.drop:+.4f}{_interval(stat)}"
+    change = f"{short} {check.final - check.baseline:+.4f}{_interval(stat)}"
     where = f"{name} ({check.label})" if check.label else name
     if check.forgot:
         return f"forgetting check, {where}: FORGOT: {change}, beyond {check.tolerance:g}"

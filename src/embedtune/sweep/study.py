@@ -223,7 +223,7 @@ def run_trial(sweep: Sweep, trial, baselines: dict | None = None) -> float:
     checks = result.retention
     trial.set_user_attr("metric", metric)
     trial.set_user_attr("retention_drop", max((c.drop for c in checks), default=0.0))
-    over = max((c.drop - c.tolerance for c in checks), default=0.0)
+    over = max((c.over for c in checks), default=0.0)
     trial.set_user_attr("over_tolerance", over)
     trial.set_constraint("forgetting", over)
     trial.set_user_attr("forgot", [f"{c.eval_set}_{c.metric}" for c in checks if c.forgot])
