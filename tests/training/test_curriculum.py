@@ -11,7 +11,7 @@ from embedtune.config import CurriculumConfig, parse_config
 from embedtune.data.pairs import PairData
 from embedtune.errors import ConfigError, DataError
 from embedtune.pipeline import run_training
-from embedtune.training.curriculum import CurriculumPlan, restart_multipliers
+from embedtune.training.curriculum import CurriculumPlan, optimizer_steps_per_phase, restart_multipliers
 
 
 def toy_data(phases: list[str]) -> PairData:
@@ -107,6 +107,30 @@ def test_curriculum_run_trains_phases_in_order(tmp_path, tiny_model_dir, strateg
     phases = [row["phase"] for row in history if row["kind"] == "train"]
     assert phases == sorted(phases) and set(phases) == {"1", "2", "3"}
     assert (tmp_path / "run" / "model" / "modules.json").exists()
+
+
+def test_with_gradient_accumulation_every_step_the_trainer_runs_is_inside_a_phases_schedule():
+    spec = [{"phase": "1", "epochs": 1}, {"phase": "2", "epochs": 1}]
+    plan = plan_for(["1"] * 6 + ["2"] * 6, spec, "restart")
+    order = [batch for epoch in plan.epoch_batches(2, 0, None) for batch in epoch]  # 3 batches a phase
+    steps = optimizer_steps_per_phase(order, plan.phases, 2)
+    assert steps == [1, 2] and sum(steps) == 3  # the trainer runs ceil(6 / 2) steps; the 2nd ends in phase 2
+    factor = restart_multipliers(steps, plan.phases, 1e-3, "linear", 0.0)
+    assert all(factor(step) > 0 for step in range(3))  # the last step trained at lr 0 before
+
+
+def test_max_steps_beyond_the_curriculum_ends_with_it(tmp_path, tiny_model_dir, caplog):
+    """A second trainer pass would replay phase 1 logged as the last phase, at lr 0."""
+    raw = curriculum_run_config(tmp_path, tiny_model_dir, schedule="restart")
+    run_training(parse_config(raw), tmp_path / "plain")
+    plain = [json.loads(line) for line in (tmp_path / "plain" / "history.jsonl").read_text().splitlines()]
+    raw["training"]["max_steps"] = 1000
+    with caplog.at_level("WARNING", logger="embedtune"):
+        run_training(parse_config(raw), tmp_path / "capped")
+    capped = [json.loads(line) for line in (tmp_path / "capped" / "history.jsonl").read_text().splitlines()]
+    steps = lambda rows: [row["step"] for row in rows if row["kind"] == "train"]  # noqa: E731
+    assert steps(capped) == steps(plain) and "beyond the curriculum" in caplog.text
+    assert all(row["lr"] > 0 for row in capped if row["kind"] == "train")
 
 
 def test_restart_schedule_shows_in_the_logged_learning_rate(tmp_path, tiny_model_dir):

@@ -39,6 +39,21 @@ def test_the_projection_head_trains_at_its_own_lr_on_a_frozen_encoder(tmp_path, 
     assert [lr for lr, _ in groups.values()] == pytest.approx([5e-3] * len(groups))
 
 
+def test_the_projection_lr_pattern_names_the_head_only(tiny_model_dir):
+    """A loss's own modules (feature_distill's layer_projections.2) keep training.lr."""
+    import re
+
+    from embedtune.modeling.load import load_model
+    from embedtune.modeling.strategies.frozen import FrozenStrategyConfig
+
+    model = load_model(str(tiny_model_dir))
+    [(pattern, lr)] = FrozenStrategyConfig(projection_learning_rate=5e-3).apply(model).items()
+    head = next(i for i, module in enumerate(model) if type(module).__name__ == "Dense")
+    assert re.search(pattern, f"model.{head}.linear.weight") and re.search(pattern, f"x.loss.model.{head}.linear.bias")
+    assert not re.search(pattern, f"layer_projections.{head}.weight")
+    assert not re.search(pattern, f"model.0.auto_model.encoder.layer.{head}.output.dense.weight")
+
+
 def test_the_trainer_calls_the_matryoshka_wrapper(tmp_path, tiny_model_dir, trainer_seen):
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
 

@@ -207,5 +207,9 @@ def phase_lookup(order: list[tuple[str, list[int]]], accumulation: int) -> Calla
 
 
 def optimizer_steps_per_phase(order: list[tuple[str, list[int]]], phases: tuple[Phase, ...], accumulation: int):
-    counts = [sum(1 for name, _ in order if name == phase.name) for phase in phases]
-    return [max(count // accumulation, 1) for count in counts]
+    """Optimizer steps of each phase, a step counted where the batch that ends it is (as :func:`phase_lookup`).
+    They add up to the trainer's ``ceil(batches / accumulation)``: rounding down per phase left the last steps
+    outside every phase's schedule, at lr 0."""
+    lookup = phase_lookup(order, accumulation)
+    step_phases = [lookup(step) for step in range(1, math.ceil(len(order) / accumulation) + 1)]
+    return [step_phases.count(phase.name) for phase in phases]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,6 +152,12 @@ def _apply_curriculum(config: RunConfig, plan: CurriculumPlan, dataset, args):
     order = [batch for epoch in epochs for batch in epoch]
     args.batch_sampler = sampler_factory([rows for _, rows in order])
     args.num_train_epochs = 1  # one trainer pass; CurriculumEpochs counts the curriculum's epochs
+    one_pass = math.ceil(len(order) / settings.gradient_accumulation_steps)
+    if args.max_steps > one_pass:  # a second pass would replay phase 1 as if it were the last phase, at lr 0
+        logger.warning(
+            "training.max_steps %d is beyond the curriculum's %d steps; it ends there", args.max_steps, one_pass
+        )
+        args.max_steps = one_pass
     multipliers = None
     if plan.schedule == "restart":
         steps = optimizer_steps_per_phase(order, plan.phases, settings.gradient_accumulation_steps)

@@ -40,7 +40,8 @@ class FrozenStrategyConfig(StrategyConfig):
         model._modules = OrderedDict((str(i), module) for i, module in enumerate(modules))
         if self.projection_learning_rate is None:
             return {}
-        return {rf"(^|\.){pooling_at + 1}\.": self.projection_learning_rate}
+        # the head's own module index under the model (a bare "2." would also match a loss's layer_projections.2)
+        return {rf"(^|\.)model\.{pooling_at + 1}\.": self.projection_learning_rate}
 
 
 def projection_head(dense_cls, kind: str, width: int, out_dim: int):
