@@ -81,6 +81,29 @@ def test_tasks_train_one_shared_encoder_and_log_each_task(tmp_path, tiny_model_d
     assert result.metrics["final"]
 
 
+def test_a_tasks_composite_loss_follows_its_weight_schedule(tmp_path, tiny_model_dir):
+    from types import SimpleNamespace
+
+    from embedtune.data.readers import load_pairs
+    from embedtune.modeling.load import load_model
+    from embedtune.objectives.composite import CompositeLoss
+    from embedtune.training.objective import build_objective
+
+    raw = multitask_config(tmp_path, tiny_model_dir)
+    schedule = {"kind": "step", "to": 0.0, "start": 2, "unit": "step"}
+    raw["data"]["tasks"][1]["loss"] = {
+        "name": "composite",
+        "components": [{"name": "ranking", "loss": {"name": "mnrl"}, "weight": 1.0, "schedule": schedule}],
+    }
+    config = parse_config(raw)
+    tasks = [load_pairs(task.data) for task in config.data.tasks]
+    objective = build_objective(config, load_model(str(tiny_model_dir)), load_pairs(config.data.train), tasks, [])
+    composite = next(m for m in objective.parameters.modules() if isinstance(m, CompositeLoss))
+    for monitor in objective.monitors:
+        monitor.on_step_begin(None, SimpleNamespace(global_step=5, epoch=0.5), None)
+    assert composite.weights() == {"ranking": 0.0}  # step 5 is past the step at 2; it stayed 1.0 before
+
+
 def test_tasks_validate_names_and_do_not_combine_with_a_curriculum(tmp_path, tiny_model_dir):
     raw = multitask_config(tmp_path, tiny_model_dir)
     raw["data"]["tasks"][1]["name"] = "main"

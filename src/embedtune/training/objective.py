@@ -60,6 +60,8 @@ def build_objective(
     datasets = {"main": train_data.to_dataset()}
     for task, data in zip(config.data.tasks, tasks):
         task_loss = build_loss(model, task.loss, texts=data.texts())
+        if isinstance(task_loss, CompositeLoss):  # its weight schedules need the step too
+            monitors.append(StepProgress(task_loss))
         losses[task.name] = TaskLoss(task.name, task_loss, task.weight, uncertainty)
         datasets[task.name] = data.to_dataset()
     monitors.append(TaskMonitor(losses))
