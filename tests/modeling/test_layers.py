@@ -90,3 +90,10 @@ def test_layer_decay_run_trains_and_unfreeze_needs_full(tmp_path, tiny_model_dir
     raw["training"]["unfreeze"] = [{"epoch": 0, "layers": 1}]
     with pytest.raises(ConfigError, match="unfreeze needs strategy full"):
         parse_config(raw)
+
+
+def test_a_first_stage_after_epoch_0_on_a_model_without_a_head_is_one_clear_error(tmp_path, tiny_model_dir):
+    raw = run_config(tmp_path, tiny_model_dir, loss={"name": "cosine"})
+    raw["training"].update(max_steps=4, unfreeze=[{"epoch": 0.5, "layers": 1}])
+    with pytest.raises(ConfigError, match=r"before its first stage \(epoch 0.5\).*start a stage at epoch 0"):
+        run_training(parse_config(raw), tmp_path / "run")

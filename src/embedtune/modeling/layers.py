@@ -72,6 +72,7 @@ class ProgressiveUnfreezing(TrainerCallback):
     """
 
     def __init__(self, loss, stages: list[tuple[float, int | None]]) -> None:
+        self.loss = loss
         self.parameters = [(encoder_layer(n), p) for n, p in loss.named_parameters() if TRANSFORMER.search(n)]
         self.count = layer_count([n for n, _ in loss.named_parameters()])
         self.stages = sorted(stages, key=lambda stage: stage[0])
@@ -79,6 +80,16 @@ class ProgressiveUnfreezing(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._apply(state.epoch or 0.0)
+        outside = [p for n, p in self.loss.named_parameters() if not TRANSFORMER.search(n)]  # a head, a loss's own
+        inside = [p for layer, p in self.parameters if layer is not None]  # (the unused BERT pooler is neither)
+        if not any(parameter.requires_grad for parameter in [*outside, *inside]):
+            from embedtune.errors import ConfigError
+
+            first = self.stages[0][0]
+            raise ConfigError(
+                f"training.unfreeze: before its first stage (epoch {first:g}) only a head would train, and this model "
+                "has none; start a stage at epoch 0"
+            )
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._apply(state.epoch or 0.0)
