@@ -99,6 +99,8 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
     run = tmp_path / "crashed"
     run_training(parse_config(raw), run)
     simulate_crash(run, keep_checkpoints=1)  # what a crash after step 3 leaves behind
+    with (run / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write('{"kind": "train", "step": 5, "lo')  # killed while writing a record
     resumed = run_training(parse_config(raw), run, resume=True)
     assert_same_final_metrics(straight.metrics, resumed.metrics)
     steps = [

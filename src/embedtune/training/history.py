@@ -50,9 +50,18 @@ class HistoryCallback(TrainerCallback):
 
 
 def read_history(path: Path) -> list[dict]:
+    """The records; a last line cut short (a kill during its write) is dropped: a resumed run replays that step."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise
+    return records
 
 
 class StepCounter(TrainerCallback):
