@@ -184,3 +184,12 @@ def test_every_shipped_recipe_runs_with_the_guard_on():
     for recipe in [r for r in sorted((ROOT / "recipes").glob("*.yaml")) if not r.name.endswith(".space.yaml")]:
         raw = yaml.safe_load(recipe.read_text(encoding="utf-8"))
         assert (raw.get("retention") or {}).get("enabled", True), f"{recipe.name} turns the forgetting guard off"
+
+
+def test_a_set_value_with_a_hash_is_kept_whole(tmp_path):
+    from embedtune.config.loading import _apply_override
+
+    raw: dict = {}
+    _apply_override(raw, "data.train.delimiter=#")
+    _apply_override(raw, "data.train.name=run #2")
+    assert raw["data"]["train"] == {"delimiter": "#", "name": "run #2"}

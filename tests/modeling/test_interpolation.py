@@ -57,3 +57,19 @@ def test_cli_interpolates_a_run(monkeypatch, capsys, tmp_path, tiny_model_dir):
         atol=1e-6,
         rtol=1e-5,
     )
+
+
+def test_a_tied_weight_is_blended_once():
+    import torch
+
+    from embedtune.modeling.interpolation import interpolate_weights, state_copy
+
+    model = torch.nn.Module()
+    model.a = torch.nn.Linear(2, 2, bias=False)
+    model.b = torch.nn.Linear(2, 2, bias=False)
+    model.b.weight = model.a.weight  # tied, as T5's shared and embed_tokens
+    base = state_copy(model)
+    with torch.no_grad():
+        model.a.weight.add_(1.0)
+    interpolate_weights(model, base, 0.5)
+    assert torch.allclose(model.a.weight, base["a.weight"] + 0.5)

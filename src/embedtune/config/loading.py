@@ -25,6 +25,8 @@ from embedtune.errors import ConfigError
 def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     """Read a YAML run config, apply ``a.b=value`` overrides, validate. Relative data paths resolve from the file."""
     raw = read_yaml(path)
+    if raw is None and overrides:  # an empty file: the --set keys are the whole config
+        raw = {}
     for override in overrides:
         _apply_override(raw, override)
     overridden = tuple(override.partition("=")[0].strip() for override in overrides)
@@ -202,6 +204,8 @@ def _apply_override(raw: dict, override: str) -> None:
     try:
         parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:
+        parsed = value
+    if "#" in value and not isinstance(parsed, (list, dict)):  # YAML would read the rest as a comment
         parsed = value
     set_key(raw, key.strip(), parsed, f"--set {override!r}")
 

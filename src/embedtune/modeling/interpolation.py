@@ -24,7 +24,11 @@ def interpolate_weights(tuned, base_state: dict[str, torch.Tensor], alpha: float
     missing = sorted(set(state) ^ set(base_state))
     if missing:
         raise UserError(f"cannot interpolate: the models differ in {len(missing)} tensors (e.g. '{missing[0]}')")
+    seen: set[int] = set()
     for name, value in state.items():
+        if value.numel() and value.data_ptr() in seen:  # a tied weight (T5's shared embeddings): blend it once
+            continue
+        seen.add(value.data_ptr())
         base = base_state[name]
         if base.shape != value.shape:
             raise UserError(f"cannot interpolate: '{name}' has shape {tuple(value.shape)} vs {tuple(base.shape)}")
