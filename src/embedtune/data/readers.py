@@ -134,10 +134,6 @@ def _delimited_rows(path: Path, text: str, delimiter: str, keys: dict[str, str |
             raise DataError(path, "no header row (the first line is blank); expected column names", line=1)
         _check_delimiter(path, header, delimiter)
         _check_header(path, header, keys)
-        repeated = next((name for name in header if name and header.count(name) > 1), None)
-        if repeated is not None:  # a row's values are keyed by name: the last one would win silently
-            problem = f"column appears {header.count(repeated)} times in the header"
-            raise DataError(path, problem, line=1, field=repeated)
         open_quote = quoting != "none"
         while True:
             line = reader.line_num + 1
@@ -197,7 +193,7 @@ def _next_row(path: Path, reader: Iterator[list[str]], line: int) -> list[str] |
 
 
 def _check_header(path: Path, header: list[str], keys: dict[str, str | None]) -> None:
-    """Fail on the header line rather than on every row when a configured column does not exist."""
+    """Fail on the header line rather than on every row when a configured column does not exist or a name repeats."""
     for role, name in keys.items():
         if name is None:
             continue
@@ -205,8 +201,9 @@ def _check_header(path: Path, header: list[str], keys: dict[str, str | None]) ->
             available = ", ".join(repr(h) for h in header)
             problem = f"missing column for {role}; the header has: {available}"
             raise DataError(path, problem, line=1, field=name)
-        if header.count(name) > 1:
-            raise DataError(path, f"column appears {header.count(name)} times in the header", line=1, field=name)
+    repeated = next((name for name in header if name and header.count(name) > 1), None)
+    if repeated is not None:  # configured or not: a row's values are keyed by name, and the last would win silently
+        raise DataError(path, f"column appears {header.count(repeated)} times in the header", line=1, field=repeated)
 
 
 # --- JSONL ------------------------------------------------------------------------------------------------------
