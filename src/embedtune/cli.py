@@ -423,18 +423,21 @@ def interpolate(
     tuned: Annotated[str, typer.Argument(help="tuned model folder or run dir")],
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for the interpolated model")],
     alpha: Annotated[float, typer.Option(help="base + alpha * (tuned - base); 1 = tuned, 0 = base")] = 0.5,
-    base: Annotated[str, typer.Option(help="the model the tuned one started from")] = "default",
+    base: Annotated[
+        str | None, typer.Option(help="the model the tuned one started from [default: a run dir's own model.name]")
+    ] = None,
 ) -> None:
     """WiSE-FT: a model between the base and a tuned one in weight space (less forgetting, less gain)."""
-    from embedtune.modeling.interpolation import interpolate_weights, state_copy
+    from embedtune.modeling.interpolation import interpolate_weights, start_of, state_copy
     from embedtune.modeling.load import load_model
     from embedtune.rundir import save_model_atomic
 
     check_new_file(out)
+    base = base or start_of(tuned)
     model = load_model(model_of(tuned))
     interpolate_weights(model, state_copy(load_model(model_of(base))), alpha)
     save_model_atomic(model, out)
-    typer.echo(f"wrote {out}: base + {alpha:g} x (tuned - base)")
+    typer.echo(f"wrote {out}: base + {alpha:g} x (tuned - base), base {base}")
 
 
 @app.command("nli-triplets")

@@ -46,10 +46,9 @@ def test_cli_interpolates_a_run(monkeypatch, capsys, tmp_path, tiny_model_dir):
     raw = run_config(tmp_path, tiny_model_dir, loss={"name": "cosine"})
     run = run_training(parse_config(raw), tmp_path / "run").output_dir
     out = tmp_path / "wise"
-    code, stdout, err = cli(
-        monkeypatch, capsys, "interpolate", str(run), "-o", str(out), "--alpha", "0", "--base", str(tiny_model_dir)
-    )
-    assert code == 0 and "base + 0 x" in stdout, err
+    # no --base: a run dir's base is its own model.name (the bundled default here would be another model)
+    code, stdout, err = cli(monkeypatch, capsys, "interpolate", str(run), "-o", str(out), "--alpha", "0")
+    assert code == 0 and "base + 0 x" in stdout and str(tiny_model_dir) in stdout, err
     base = SentenceTransformer(str(tiny_model_dir), device="cpu").encode(["a dog"])
     torch.testing.assert_close(
         torch.tensor(SentenceTransformer(str(out), device="cpu").encode(["a dog"])),

@@ -107,6 +107,27 @@ def test_a_failed_trial_is_recorded_with_its_reason_and_the_sweep_goes_on(files,
     assert "out of memory" in study.trials[0].user_attrs["reason"]
 
 
+def test_jobs_enqueue_the_defaults_once_before_the_other_workers_start(files, monkeypatch):
+    """--jobs 2: worker 0 enqueues trial 0 (the defaults) before it starts worker 1, which never enqueues; both
+    enqueueing on an empty study raced and could run the defaults twice."""
+    import embedtune.sweep as sweep_package
+
+    config, space, out = files
+    started = []
+
+    def start(sweep, space_path, index, jobs):
+        waiting = load_study(sweep).get_trials(states=(optuna.trial.TrialState.WAITING,))
+        started.append([t.user_attrs for t in waiting])
+        run_worker(sweep, index)  # in this process, one after the other: its trials are in the study
+        return SimpleNamespace(args=[], wait=lambda: 0, poll=lambda: 0)
+
+    monkeypatch.setattr(sweep_package, "_start_worker", start)
+    sweep_package.run_sweep(config, space, out, trials=2, jobs=2)
+    assert started == [[{"defaults": True}]]
+    trials = load_study(open_sweep(config, space, out, 2, None, None)).trials
+    assert [t.user_attrs.get("defaults", False) for t in trials] == [True, False]
+
+
 def test_a_metric_no_eval_set_measures_ends_the_sweep_at_its_first_trial(files, monkeypatch, capsys):
     config, space, out = files
     space.write_text("metric: toy_roc_acu\n" + yaml.safe_dump(SPACE), encoding="utf-8")  # a typo of toy_roc_auc

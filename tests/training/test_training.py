@@ -111,6 +111,26 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_model_dir):
     assert steps == sorted(set(steps)) and steps[-1] == 6
 
 
+def test_a_resume_keeps_early_stoppings_patience_count(tmp_path, tiny_model_dir):
+    """Straight, the toy metric peaks at step 7, is level at 8 and lower at 9: patience 2 stops at 9. Resumed from
+    step 8's checkpoint, the run must remember that step 8 already used one patience (it restarted from 0 and
+    trained on)."""
+    training = {"max_steps": 12, "eval_steps": 1, "logging_steps": 1, "early_stopping_patience": 2}
+    raw = run_config(tmp_path, tiny_model_dir, training={**training, "save_total_limit": 20, "keep_checkpoints": True})
+
+    def evaluated(run):
+        rows = map(json.loads, (run / "history.jsonl").read_text().splitlines())
+        return sorted({row["step"] for row in rows if row["kind"] == "eval"})
+
+    run_training(parse_config(raw), tmp_path / "straight")
+    assert evaluated(tmp_path / "straight") == list(range(1, 10))
+    run = tmp_path / "crashed"
+    run_training(parse_config(raw), run)
+    simulate_crash(run, keep_checkpoints=8)
+    run_training(parse_config(raw), run, resume=True)
+    assert evaluated(run) == list(range(1, 10))
+
+
 def test_resume_without_checkpoints_is_a_user_error(tmp_path, tiny_model_dir):
     from embedtune.errors import UserError
 

@@ -7,9 +7,12 @@ gain and gives back much of what was forgotten, at no training cost.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from embedtune.errors import UserError
+from embedtune.modeling.load import DEFAULT_MODEL, model_of
 
 
 def interpolate_weights(tuned, base_state: dict[str, torch.Tensor], alpha: float) -> None:
@@ -38,3 +41,13 @@ def interpolate_weights(tuned, base_state: dict[str, torch.Tensor], alpha: float
 
 def state_copy(model) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def start_of(tuned: str) -> str:
+    """The model a tuned one started from: a run dir's own ``model.name`` (interpolating towards another model of
+    the same shape would run and be wrong); a bare model folder records no start, so the bundled default."""
+    from embedtune.config.loading import load_run_config
+
+    if model_of(tuned) == tuned:  # not a finished run dir
+        return DEFAULT_MODEL
+    return load_run_config(Path(tuned)).model.name

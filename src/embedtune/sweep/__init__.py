@@ -14,7 +14,7 @@ from pathlib import Path
 
 from embedtune.sweep.final import run_final
 from embedtune.sweep.report import best_trial, write_outputs
-from embedtune.sweep.study import Sweep, load_study, open_sweep, run_worker
+from embedtune.sweep.study import Sweep, enqueue_defaults, load_study, open_sweep, run_worker
 
 logger = logging.getLogger("embedtune")
 
@@ -42,6 +42,7 @@ def run_sweep(
     if worker > 0:
         run_worker(sweep, worker)
         return None
+    enqueue_defaults(load_study(sweep), sweep)  # before the others start: the defaults are enqueued once
     others = [_start_worker(sweep, space, index, jobs) for index in range(1, jobs)]
     try:
         run_worker(sweep, 0, on_trial_end=lambda s: write_outputs(s, sweep))

@@ -158,8 +158,8 @@ def run_worker(sweep: Sweep, worker: int = 0, on_trial_end=None) -> None:
     import optuna
 
     study = load_study(sweep, worker)
-    if not study.trials:  # trial 0: the recipe's own values, what the search has to beat at the same budget
-        study.enqueue_trial(defaults_of(sweep.space, sweep.config_raw), {"defaults": True}, skip_if_exists=True)
+    if worker == 0:  # started workers (index > 0) leave it to worker 0, which enqueues before starting them
+        enqueue_defaults(study, sweep)
     baselines: dict = {}  # the untrained model's metrics: the same in every trial, measured once per worker
     while True:
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and its retry enqueued
@@ -175,6 +175,12 @@ def run_worker(sweep: Sweep, worker: int = 0, on_trial_end=None) -> None:
             raise ConfigError(str(error)) from None
         if on_trial_end is not None:
             on_trial_end(study)
+
+
+def enqueue_defaults(study, sweep: Sweep) -> None:
+    """Trial 0 of a new study: the recipe's own values, what the search has to beat at the same budget."""
+    if not study.trials:
+        study.enqueue_trial(defaults_of(sweep.space, sweep.config_raw), {"defaults": True}, skip_if_exists=True)
 
 
 def _waiting(study) -> bool:

@@ -68,6 +68,8 @@ def training_arguments(
         # Trainer trains with even_batches off, so an uneven tail would hang one rank.
         dataloader_drop_last=world_size() > 1,
         disable_tqdm=False,
+        # A resume restores early stopping's patience count from the checkpoint (else a resumed run trains on).
+        restore_callback_states_from_checkpoint=True,
     )
 
 
