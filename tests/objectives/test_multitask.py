@@ -150,3 +150,29 @@ def test_uncertainty_weighting_with_a_head_lr_keeps_the_log_variances_in_their_o
         run_training(parse_config(raw), tmp_path / "run")
     variances = {name: group for name, group in groups_by_name(trainer_seen).items() if name.endswith("log_variance")}
     assert len(variances) == 2 and set(variances.values()) == {(0.02, 0.0)}
+
+
+def test_a_resume_restores_what_the_losses_learned(tmp_path, tiny_model_dir):
+    """The learned log-variances and the NLI classifier are the losses' own parameters, outside the model: a
+    checkpoint holds them too, so a run resumed mid-way logs the task weights the uninterrupted one does (they
+    restarted from their initial values while the optimizer's moments were restored)."""
+    from helpers import simulate_crash
+
+    raw = multitask_config(tmp_path, tiny_model_dir, task_weighting="uncertainty", task_weighting_lr=0.5)
+    raw["training"].update(keep_checkpoints=True, save_total_limit=5, save_best_model=False)
+    run_training(parse_config(raw), tmp_path / "straight")
+    run = tmp_path / "crashed"
+    run_training(parse_config(raw), run)
+    simulate_crash(run, keep_checkpoints=1)  # checkpoint-3
+    assert (run / "checkpoints" / "checkpoint-3" / "loss_state.pt").exists()
+    run_training(parse_config(raw), run, resume=True)
+
+    def weights(path):
+        records = [json.loads(line) for line in (path / "history.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k.endswith("_weight")} for r in records if r["kind"] == "train"]
+
+    straight, resumed = weights(tmp_path / "straight"), weights(run)
+    assert straight[-1]["task_main_weight"] != straight[0]["task_main_weight"]  # learned before the crash
+    assert len(resumed) == len(straight)
+    for after, before in zip(resumed, straight):
+        assert after == pytest.approx(before)
