@@ -96,7 +96,8 @@ def encode_devices(model, count: int) -> list[str] | None:
     model's own device. On a CPU one process already uses every core; under torchrun each rank keeps its own GPU."""
     import torch
 
-    if count < MULTI_PROCESS_MIN or model.device.type != "cuda" or "WORLD_SIZE" in os.environ:
+    device = getattr(model, "device", None)  # the evaluation cache stands in for a model: its model chooses
+    if count < MULTI_PROCESS_MIN or getattr(device, "type", None) != "cuda" or "WORLD_SIZE" in os.environ:
         return None
     gpus = torch.cuda.device_count()
     return [f"cuda:{index}" for index in range(gpus)] if gpus > 1 else None

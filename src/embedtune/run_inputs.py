@@ -12,6 +12,7 @@ from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
 from embedtune.errors import ConfigError, UnmeasuredMetricError
 from embedtune.evaluation.retention import Guard, plan_guards
+from embedtune.evaluation.verdict import direction
 from embedtune.evaluation.suite import EvalSet, load_eval_sets
 from embedtune.objectives import prepare_training_data
 from embedtune.training.curriculum import CurriculumPlan
@@ -83,6 +84,8 @@ def best_metric(config: RunConfig, inputs: RunInputs, baseline: dict) -> str | N
     known = [metric for eval_set in user_sets for metric in baseline[eval_set.name]]
     if chosen not in known:
         raise UnmeasuredMetricError(chosen, known)
+    if direction(chosen) == 0:
+        raise ConfigError(f"training.metric_for_best_model: '{chosen}' is a setting, not a quality; select on another")
     if config.training.save_best_model or config.training.early_stopping_patience:
         logger.warning(
             "model selection uses %s, so its final numbers are optimistic; report an eval set not used for selection",

@@ -65,6 +65,23 @@ def test_metric_for_best_model_may_not_name_a_retention_metric(tmp_path, tiny_mo
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("metric, greater", [("toy_gap", True), ("toy_overlap", False)])
+def test_selection_follows_the_metrics_direction(tmp_path, tiny_model_dir, trainer_seen, metric, greater):
+    """Overlap is lower-is-better: selecting on it as if higher were better kept the worst checkpoint."""
+    raw = run_config(tmp_path, tiny_model_dir, training={"metric_for_best_model": metric, "save_best_model": True})
+    raw["data"]["eval"][0].update(task="separability")
+    raw["data"]["eval"][0].pop("folds")
+    with pytest.raises(Captured):
+        run_training(parse_config(raw), tmp_path / "run")
+    assert trainer_seen["trainer"].args.greater_is_better is greater
+
+
+def test_a_setting_is_not_a_selection_metric(tmp_path, tiny_model_dir):
+    raw = run_config(tmp_path, tiny_model_dir, training={"metric_for_best_model": "toy_threshold"})
+    with pytest.raises(ConfigError, match="toy_threshold.*setting"):
+        run_training(parse_config(raw), tmp_path / "run")
+
+
 def test_a_cached_hub_id_loads_with_safetensors_only(monkeypatch):
     import sentence_transformers
 

@@ -29,6 +29,18 @@ def test_encode_unique_encodes_each_distinct_text_once_and_keeps_order():
     np.testing.assert_allclose(out, [[0, 1], [1, 0], [0, 1], [0.6, 0.8], [1, 0]])
 
 
+def test_a_large_encode_through_the_embedding_cache_works(monkeypatch):
+    """Above MULTI_PROCESS_MIN texts the encode asks the model for its device; the cache and its truncated view
+    stand in for a model and have none (every eval set of 20,000 texts failed at the baseline)."""
+    import embedtune.devices
+    from embedtune.evaluation.embed import EmbeddingCache
+
+    monkeypatch.setattr(embedtune.devices, "MULTI_PROCESS_MIN", 2)
+    cache = EmbeddingCache(FakeEncoder({"a": [1, 0], "b": [0, 1], "c": [0.6, 0.8]}))
+    np.testing.assert_allclose(encode_unique(cache, ["c", "a", "b"]), [[0.6, 0.8], [1, 0], [0, 1]], atol=1e-6)
+    np.testing.assert_allclose(encode_unique(cache.truncated(1), ["c", "b"]), [[1], [0]], atol=1e-6)
+
+
 def test_pair_classification_encodes_test_and_threshold_texts_in_one_call():
     model, t1, t2 = pairs_at([0.9, 0.8, 0.2, 0.1], "x")
     evaluator = PairClassificationEvaluator(t1, t2, [1, 1, 0, 0], threshold_pairs=(t1, t2[::-1], [0, 0, 1, 1]))

@@ -15,7 +15,7 @@ import yaml
 from helpers import cli, run_config
 
 from embedtune.config import load_config
-from embedtune.errors import ResourceError
+from embedtune.errors import ConfigError, ResourceError
 from embedtune.sweep import best_trial, open_sweep, run_worker
 from embedtune.sweep import study as study_module
 from embedtune.sweep.final import _trained
@@ -85,6 +85,17 @@ def test_a_sweep_dir_of_another_space_is_refused(files, monkeypatch, capsys, tmp
         monkeypatch, capsys, "sweep", str(config), "--space", str(other), "--trials", "1", "-o", str(out)
     )
     assert code == 2 and "another config or space" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "metric, way, says",
+    [("toy_roc_auc", "minimize", "higher is better"), ("toy_threshold", "maximize", "a setting")],
+)
+def test_a_direction_against_the_metrics_is_refused(files, metric, way, says):
+    config, space, out = files
+    space.write_text(yaml.safe_dump({**SPACE, "metric": metric, "direction": way}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"direction {way} for '{metric}'.*{says}"):
+        open_sweep(config, space, out, 2, None, None)
 
 
 def test_a_failed_trial_is_recorded_with_its_reason_and_the_sweep_goes_on(files, monkeypatch):

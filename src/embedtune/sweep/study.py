@@ -25,6 +25,7 @@ from transformers import TrainerCallback
 from embedtune.config import config_from_raw
 from embedtune.config.loading import read_yaml
 from embedtune.errors import ConfigError, NonFiniteLossError, UnmeasuredMetricError, UserError
+from embedtune.evaluation.verdict import direction
 from embedtune.rundir import write_text_atomic
 from embedtune.sweep.space import SpaceConfig, apply_values, defaults_of, key_lines, load_space, sample
 
@@ -65,6 +66,12 @@ def open_sweep(
         raise ConfigError(f"{config_path}: a sweep needs data.eval: the dev set it chooses on")
     if metric is not None and not any(metric.startswith(f"{name}_") for name in names):
         raise ConfigError(f"{space_path}: metric '{metric}' is not measured by an eval set of {config_path} ({names})")
+    if metric is not None and direction(metric) != {"maximize": 1, "minimize": -1}[space.direction]:
+        better = {1: "higher is better: direction: maximize", -1: "lower is better: direction: minimize"}
+        raise ConfigError(
+            f"{space_path}: direction {space.direction} for '{metric}', but "
+            + better.get(direction(metric), "it is a setting, not a quality: choose another metric")
+        )
     if not config.retention.enabled:
         logger.warning("sweep: the forgetting guard is off in %s: no trial is held back for forgetting", config_path)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from embedtune.config import TrainingConfig
 from embedtune.devices import tf32_on
 from embedtune.distributed import world_size
+from embedtune.evaluation.verdict import direction
 
 SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
@@ -49,7 +50,7 @@ def training_arguments(
         load_best_model_at_end=evaluating and config.save_best_model,
         # Only when selecting: with a metric set the trainer also keeps a "best" checkpoint the run never uses.
         metric_for_best_model=f"eval_{best_metric}" if selecting else None,
-        greater_is_better=True,
+        greater_is_better=not selecting or direction(best_metric) > 0,  # overlap: lower is better
         logging_steps=config.logging_steps,
         logging_first_step=True,
         seed=config.seed,
