@@ -24,6 +24,7 @@ NAMES = [
     "model.0.auto_model.encoder.layer.1.output.dense.weight",
     "model.0.auto_model.encoder.layer.11.output.dense.weight",
     "model.0.auto_model.pooler.dense.weight",
+    "model.0.auto_model.encoder.relative_attention_bias.weight",  # MPNet: one for every layer
     "model.2.linear.weight",
     "components.feature.project.weight",
 ]
@@ -34,7 +35,7 @@ def lr_of(name: str, mapping: dict[str, float]) -> list[float]:
 
 
 def test_encoder_layer_indices():
-    assert [encoder_layer(n) for n in NAMES] == [-1, 0, 1, 11, None, None, None]
+    assert [encoder_layer(n) for n in NAMES] == [-1, 0, 1, 11, -1, -1, None, None]
 
 
 def test_layerwise_decay_and_head_lr_give_each_parameter_exactly_one_lr():
@@ -44,8 +45,9 @@ def test_layerwise_decay_and_head_lr_give_each_parameter_exactly_one_lr():
     assert lr_of(names[2], mapping) == [5e-5]
     assert lr_of(names[1], mapping) == [2.5e-5]
     assert lr_of(names[0], mapping) == [1.25e-5]  # embeddings, below the bottom layer
-    assert lr_of(names[5], mapping) == [1e-3] and lr_of(names[6], mapping) == [1e-3]
-    assert lr_of(names[4], mapping) == []  # the unused BERT pooler keeps the default lr
+    assert lr_of(names[6], mapping) == [1e-3] and lr_of(names[7], mapping) == [1e-3]
+    # in the transformer, in no layer: with the embeddings (the BERT pooler is unused, MPNet's bias is shared)
+    assert lr_of(names[4], mapping) == lr_of(names[5], mapping) == [1.25e-5]
 
 
 def test_unfreezing_stages_by_epoch():

@@ -22,13 +22,12 @@ LOG_VARIANCE_PATTERN = r"(^|\.)log_variance$"  # uncertainty weighting's learned
 
 
 def encoder_layer(name: str) -> int | None:
-    """Index of the encoder layer a parameter belongs to; -1 for the embeddings; None outside the transformer."""
+    """Index of the encoder layer a parameter belongs to; None outside the transformer; -1 for the rest of it: the
+    embeddings, and what no one layer owns (MPNet's relative attention bias, used by every layer, trains last)."""
     if not TRANSFORMER.search(name):
         return None
     match = LAYER.search(name)
-    if match:
-        return int(match.group(1))
-    return -1 if ".embeddings." in name else None
+    return int(match.group(1)) if match else -1
 
 
 def layer_count(names: list[str]) -> int:
@@ -40,14 +39,15 @@ def layer_count(names: list[str]) -> int:
 
 def layerwise_lr_mapping(names: list[str], lr: float, decay: float | None, head_lr: float | None) -> dict[str, float]:
     """Regex -> lr for ``learning_rate_mapping``: the top layer trains at ``lr``, each one below at ``decay`` times
-    the one above, the embeddings below the bottom layer; the head at ``head_lr``. Patterns are disjoint, since a
+    the one above, the embeddings (and MPNet's shared relative attention bias) below the bottom layer; the head at ``head_lr``. Patterns are disjoint, since a
     parameter in two optimizer groups is an error."""
     mapping: dict[str, float] = {}
     if decay is not None:
         count = layer_count(names)
         for layer in range(count):
             mapping[rf"(^|\.)model\.0\..*\.encoder\.layers?\.{layer}\."] = lr * decay ** (count - 1 - layer)
-        mapping[r"(^|\.)model\.0\..*\.embeddings\."] = lr * decay**count
+        # the embeddings and the shared parameters: in the transformer, in no layer
+        mapping[r"(^|\.)model\.0\.(?!.*\.encoder\.layers?\.\d+\.)"] = lr * decay**count
     if head_lr is not None and any(re.search(HEAD_PATTERN, n) for n in names):  # the pattern itself decides
         mapping[HEAD_PATTERN] = head_lr
     return mapping
@@ -81,7 +81,7 @@ class ProgressiveUnfreezing(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self._apply(state.epoch or 0.0)
         outside = [p for n, p in self.loss.named_parameters() if not TRANSFORMER.search(n)]  # a head, a loss's own
-        inside = [p for layer, p in self.parameters if layer is not None]  # (the unused BERT pooler is neither)
+        inside = [p for layer, p in self.parameters if layer is not None]
         if not any(parameter.requires_grad for parameter in [*outside, *inside]):
             from embedtune.errors import ConfigError
 
