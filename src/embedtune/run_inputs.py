@@ -12,8 +12,8 @@ from embedtune.data.readers import load_pairs
 from embedtune.data.rehearsal import mix_rehearsal
 from embedtune.errors import ConfigError, UnmeasuredMetricError
 from embedtune.evaluation.retention import Guard, plan_guards
-from embedtune.evaluation.verdict import direction
 from embedtune.evaluation.suite import EvalSet, load_eval_sets
+from embedtune.evaluation.verdict import direction
 from embedtune.objectives import prepare_training_data
 from embedtune.training.curriculum import CurriculumPlan
 from embedtune.training.objective import warn_about_settings

@@ -39,8 +39,8 @@ def layer_count(names: list[str]) -> int:
 
 def layerwise_lr_mapping(names: list[str], lr: float, decay: float | None, head_lr: float | None) -> dict[str, float]:
     """Regex -> lr for ``learning_rate_mapping``: the top layer trains at ``lr``, each one below at ``decay`` times
-    the one above, the embeddings (and MPNet's shared relative attention bias) below the bottom layer; the head at ``head_lr``. Patterns are disjoint, since a
-    parameter in two optimizer groups is an error."""
+    the one above, the embeddings (and MPNet's shared relative attention bias) below the bottom layer; the head at
+    ``head_lr``. Patterns are disjoint, since a parameter in two optimizer groups is an error."""
     mapping: dict[str, float] = {}
     if decay is not None:
         count = layer_count(names)
