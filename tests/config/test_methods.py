@@ -94,6 +94,15 @@ def test_the_three_silent_settings_exit_2_with_one_line(
             {"name": "frozen", "merge_lora": False},
             "'strategy.merge_lora' does not apply to strategy frozen",
         ),
+        # hidden states, attention maps and the NLI classifier have no truncated size: they crashed at step 1
+        *(
+            ("loss", {"name": name, "teacher": "self", "matryoshka_dims": [16]}, f"'loss.matryoshka_dims' {where}")
+            for name, where in (
+                ("feature_distill", "does not apply to loss feature_distill"),
+                ("attention_distill", "does not apply to loss attention_distill"),
+            )
+        ),
+        ("loss", {"name": "softmax", "matryoshka_dims": [16]}, "'loss.matryoshka_dims' does not apply to loss softmax"),
         (
             "retention",
             {"data": {"path": "x.tsv", "folds": 3}},

@@ -76,8 +76,9 @@ class MatryoshkaLossConfig(LossConfig):
         return self.name + (f" + matryoshka {self.matryoshka_dims}" if self.matryoshka_dims else "")
 
 
-class TeacherLossConfig(MatryoshkaLossConfig):
-    """A distillation loss: the teacher's outputs on every training text are computed once, before training."""
+class TeacherLossConfig(LossConfig):
+    """A distillation loss: the teacher's outputs on every training text are computed once, before training. Not a
+    Matryoshka loss by itself: hidden states and attention maps have no truncated size (score_distill adds it)."""
 
     teacher: str | None = Field(
         None,

@@ -6,11 +6,11 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from embedtune.config.methods import LOSSES, TeacherLossConfig
+from embedtune.config.methods import LOSSES, MatryoshkaLossConfig, TeacherLossConfig
 
 
 @LOSSES.register
-class ScoreDistillLossConfig(TeacherLossConfig):
+class ScoreDistillLossConfig(TeacherLossConfig, MatryoshkaLossConfig):
     """Inputs: (sentence1, sentence2[, score]); the gold score only enters through gold_blend."""
 
     name: Literal["score_distill"] = "score_distill"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from embedtune.config.methods import LOSSES, MatryoshkaLossConfig
+from embedtune.config.methods import LOSSES, LossConfig
 from embedtune.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 @LOSSES.register
-class SoftmaxLossConfig(MatryoshkaLossConfig):
+class SoftmaxLossConfig(LossConfig):  # its classifier reads full-size embeddings: no Matryoshka
     """Inputs: (premise, hypothesis, class) with data.train.label_classes naming the classes."""
 
     name: Literal["softmax"] = "softmax"
