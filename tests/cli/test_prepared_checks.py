@@ -65,6 +65,15 @@ def test_metric_for_best_model_may_not_name_a_retention_metric(tmp_path, tiny_mo
     assert not (tmp_path / "run").exists()
 
 
+def test_attention_layer_0_is_out_of_range(tmp_path, tiny_model_dir, tiny_teacher_dir):
+    """Attention layers count from 1: layer 0 was read as index -1, the last layer, on both sides."""
+    raw = distill_config(tmp_path, tiny_model_dir, str(tiny_teacher_dir), {0: 0})
+    raw["loss"]["name"] = "attention_distill"
+    with pytest.raises(ConfigError, match=r"0 -> 0 is out of range \(attention layers 1\.\.2 of the student, 1\.\.4"):
+        run_training(parse_config(raw), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("metric, greater", [("toy_gap", True), ("toy_overlap", False)])
 def test_selection_follows_the_metrics_direction(tmp_path, tiny_model_dir, trainer_seen, metric, greater):
     """Overlap is lower-is-better: selecting on it as if higher were better kept the worst checkpoint."""

@@ -102,7 +102,7 @@ def test_the_three_silent_settings_exit_2_with_one_line(
                 ("attention_distill", "does not apply to loss attention_distill"),
             )
         ),
-        ("loss", {"name": "softmax", "matryoshka_dims": [16]}, "'loss.matryoshka_dims' does not apply to loss softmax"),
+        ("loss", {"name": "softmax", "matryoshka_dims": [16]}, "'loss.matryoshka_dims' does not apply to loss soft"),
         (
             "retention",
             {"data": {"path": "x.tsv", "folds": 3}},
