@@ -73,6 +73,10 @@ def test_a_regularizer_alone_is_rejected(tmp_path, tiny_model_dir):
     raw = run_config(tmp_path, tiny_model_dir, loss={"name": "isotropy"})
     with pytest.raises(ConfigError, match="loss.name: isotropy is a regularizer"):
         parse_config(raw)
+    raw["loss"] = {"name": "cosent"}
+    raw["data"]["tasks"] = [{"name": "reg", "data": raw["data"]["train"], "loss": {"name": "variance"}}]
+    with pytest.raises(ConfigError, match="data.tasks.0.loss.name: variance is a regularizer"):
+        parse_config(raw)
 
 
 class Constant(nn.Module):

@@ -205,3 +205,32 @@ def test_two_runs_writing_one_teacher_store_keep_each_others_entries(tmp_path):
     assert set(found) == {"first", "second"} and set(found["first"][1]) == {2, 4}
     store.write_bytes(b"not a cache")
     assert _read_store(store) == {}
+
+
+@pytest.mark.parametrize(
+    "loss, scored",
+    [
+        ({"name": "score_distill", "teacher": "self", "gold_blend": 0.5}, False),  # pairs: no gold to blend
+        (  # binary rows beside an in-batch-negative component: the labels are dropped
+            {
+                "name": "composite",
+                "components": [
+                    {"name": "nce", "loss": {"name": "mnrl"}},
+                    {"name": "score", "loss": {"name": "score_distill", "teacher": "self", "gold_blend": 0.5}},
+                ],
+            },
+            True,
+        ),
+    ],
+    ids=["pairs", "binary-with-mnrl"],
+)
+def test_gold_blend_without_gold_labels_is_refused(tmp_path, tiny_model_dir, loss, scored):
+    """It blended nothing (labels None) or, beside group_mnrl, blended group ids as if they were scores."""
+    from embedtune.errors import ConfigError
+
+    raw = run_config(tmp_path, tiny_model_dir, loss=loss, scored=False)
+    if not scored:
+        raw["data"]["train"]["columns"] = {}  # the label column ignored: unlabelled pairs
+    with pytest.raises(ConfigError, match="score_distill"):
+        run_training(parse_config(raw), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -48,6 +48,10 @@ class LossConfig(MethodConfig):
         """The training data as this loss reads it, after its kind was checked (default: unchanged)."""
         return data
 
+    def needs_labels(self) -> bool:
+        """Whether it reads the data's labels (default: a loss that cannot train on unlabelled pairs does)."""
+        return "pairs" not in self.accepts
+
     def check_in_run(self, config: RunConfig, task: TaskConfig | None) -> None:
         """Checks against the rest of the run config (``task`` None: the main loss); raise ValueError."""
 

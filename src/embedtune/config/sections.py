@@ -314,8 +314,12 @@ class RunConfig(StrictModel):
         for task in self.data.tasks:
             for leaf in task.loss.leaves():
                 leaf.check_in_run(self, task)
-        if not self.loss.standalone:
-            raise ValueError(
-                f"loss.name: {self.loss.name} is a regularizer; use it as a component of loss name composite"
-            )
+        for key, loss in [
+            ("loss", self.loss),
+            *((f"data.tasks.{i}.loss", t.loss) for i, t in enumerate(self.data.tasks)),
+        ]:
+            if not loss.standalone:  # alone it trains the encoder on the regularizer only
+                raise ValueError(
+                    f"{key}.name: {loss.name} is a regularizer; use it as a component of loss name composite"
+                )
         return self

@@ -40,8 +40,12 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
                 f"loss '{leaf.name}' needs {' or '.join(leaf.accepts)} data but {data.source} holds {kind} rows; "
                 "set data.train.columns (label/negative) or pick another loss"
             )
+    needs_labels = [leaf.name for leaf in leaf_losses(config) if leaf.needs_labels()]
+    if needs_labels and kind in ("pairs", "triplets"):  # of the losses taking these, gold_blend reads labels
+        raise ConfigError(
+            f"loss {needs_labels[0]}: gold_blend needs scored or binary data; {data.source} holds {kind} rows"
+        )
     if kind == "binary" and uses_in_batch_negatives(config):
-        needs_labels = [leaf.name for leaf in leaf_losses(config) if "pairs" not in leaf.accepts]
         if needs_labels:
             raise ConfigError(
                 f"loss components {needs_labels} need the 0/1 labels of {data.source}, but an in-batch-negative "

@@ -14,12 +14,17 @@ class ScoreDistillLossConfig(TeacherLossConfig, MatryoshkaLossConfig):
     """Inputs: (sentence1, sentence2[, score]); the gold score only enters through gold_blend."""
 
     name: Literal["score_distill"] = "score_distill"
-    gold_blend: float = Field(0.0, ge=0, le=1, description="target = (1 - b) teacher cosine + b gold score")
+    gold_blend: float = Field(
+        0.0, ge=0, le=1, description="target = (1 - b) teacher cosine + b gold score (scored or binary data)"
+    )
 
     accepts: ClassVar = ("pairs", "scored", "binary", "triplets")
     summary: ClassVar = (
         "Student pair cosine regresses on the teacher's (teacher, optionally blended with gold scores: gold_blend)."
     )
+
+    def needs_labels(self) -> bool:
+        return self.gold_blend > 0
 
     def build(self, model, teachers):
         from embedtune.objectives.distillation import ScoreDistillLoss
