@@ -58,6 +58,9 @@ def composite_config(components: list[dict]) -> dict:
             "unique",
         ),
         (composite_config([{"name": "a", "loss": {"name": "cached_mnrl"}}]), "cannot be a component"),
+        # logged under its name, it overwrote the history record's step / total loss
+        (composite_config([{"name": "step", "loss": {"name": "cosine"}}]), "'step' is a field of history.jsonl"),
+        (composite_config([{"name": "loss", "loss": {"name": "cosine"}}]), "'loss' is a field of history.jsonl"),
         (
             {"name": "cosine", "components": [{"name": "a", "loss": {"name": "cosine"}}]},
             "does not apply to loss cosine",

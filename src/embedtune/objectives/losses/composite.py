@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from embedtune.config.methods import LOSSES, LossConfig, LossField, MatryoshkaLossConfig
 from embedtune.config.sections import WeightSchedule
 from embedtune.data.spec import StrictModel
 from embedtune.errors import ConfigError
 from embedtune.objectives.losses.isotropy import ANY_DATA
+
+HISTORY_FIELDS = frozenset({"kind", "step", "epoch", "seconds", "loss", "lr", "learning_rate", "grad_norm", "phase"})
 
 
 class ComponentConfig(StrictModel):
@@ -20,6 +22,14 @@ class ComponentConfig(StrictModel):
     loss: LossField = Field(description="the component's loss (any loss but composite, cached_mnrl, matryoshka)")
     weight: float = Field(1.0, ge=0, description="initial weight")
     schedule: WeightSchedule = Field(default_factory=WeightSchedule, description="how the weight changes")
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_history_field(cls, name: str) -> str:
+        # sentence-transformers logs each component under its name: 'loss' or 'step' overwrote the record's own
+        if name in HISTORY_FIELDS or name.startswith(("train_", "task_")):
+            raise ValueError(f"'{name}' is a field of history.jsonl records; name the component otherwise")
+        return name
 
 
 @LOSSES.register
