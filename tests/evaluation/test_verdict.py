@@ -51,6 +51,18 @@ def test_each_eval_set_gets_better_worse_or_no_clear_difference_on_its_primary_m
     ]
 
 
+def test_no_change_and_nan_are_not_called_lower():
+    metrics = {
+        "baseline": {"e": {"e_x": 0.8}, "f": {"f_x": 0.8}},
+        "final": {"e": {"e_x": 0.8}, "f": {"f_x": float("nan")}},
+    }
+    lines = run_verdict([target("e", "e_x"), target("f", "f_x")], metrics, {}, [])
+    assert lines == [
+        "e: unchanged (no interval): x +0.0000 (0.8000 -> 0.8000)",
+        "f: undefined (NaN) (no interval): x +nan (0.8000 -> nan)",
+    ]
+
+
 def test_the_forgetting_check_names_the_set_and_says_within_or_forgot():
     kept = RetentionCheck("retention", "retention_spearman", 0.82, 0.811, 0.01, "stsb/dev.tsv")
     stat = {"retention": {"retention_spearman": interval(-0.014, -0.004)}}

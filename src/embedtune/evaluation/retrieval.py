@@ -35,7 +35,8 @@ class RetrievalEvaluator(ItemEvaluator):
     Full-corpus retrieval ranks every corpus document for every query. With ``candidates`` (query id -> doc ids)
     each query ranks only its own candidates: reranking, as in answer selection. Relevance is binary. Queries with
     no relevant document (among their candidates) cannot be scored; they are left out, counted in
-    ``queries_without_relevant`` and logged. Ties rank the earlier document (corpus or candidate order) first.
+    ``queries_without_relevant`` and logged. A relevant document ranks after every non-relevant one it ties
+    with (pessimistic: a collapsed model scores no better than its ties allow).
     """
 
     def __init__(

@@ -6,6 +6,7 @@ otherwise the line says "no clear difference". A metric with no interval (isotro
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from embedtune.evaluation.interval import Interval
@@ -51,8 +52,15 @@ def _eval_line(name: str, metric: str, metrics: dict, statistics: dict) -> str:
     if before is None or after is None:
         return f"{name}: {short} not measured"
     delta = after - before
-    word = judgement(metric, delta, stat) or ("higher" if delta > 0 else "lower") + " (no interval)"
+    word = judgement(metric, delta, stat) or _unjudged(delta) + " (no interval)"
     return f"{name}: {word}: {short} {delta:+.4f}{_interval(stat)} ({before:.4f} -> {after:.4f})"
+
+
+def _unjudged(delta: float) -> str:
+    """The direction of a change without an interval; a NaN (a collapsed model) or no change is not 'lower'."""
+    if not math.isfinite(delta):
+        return "undefined (NaN)"
+    return "higher" if delta > 0 else "lower" if delta < 0 else "unchanged"
 
 
 def forgetting_lines(checks: list[RetentionCheck], statistics: dict, off: str | None = None) -> list[str]:

@@ -45,8 +45,8 @@ class FrozenStrategyConfig(StrategyConfig):
 
 
 def projection_head(dense_cls, kind: str, width: int, out_dim: int):
-    """Start at the identity, or as near as the sizes allow, so step 0 reproduces the base model (no forgetting
-    before learning): a smaller head keeps the first ``out_dim`` dimensions, a larger one pads with zeros.
+    """Start at the identity, or (mlp) as near as the sizes allow, so step 0 reproduces the base model (no forgetting
+    before learning): a smaller mlp head keeps the first ``out_dim`` dimensions, a larger one pads with zeros.
 
     mlp is ``tanh(Wx + b) + Rx`` with ``W = 0``: exactly ``Rx``, where ``R`` is the identity (the residual of equal
     sizes) or, between sizes, that truncating / zero-padding map, trainable like ``W``. linear is ``Wx + b`` with
