@@ -5,6 +5,7 @@ each epoch.
 
     python bench/tickets_label_loss.py --model default --loss semihard --epochs 4 --lr 5e-5
     python bench/tickets_label_loss.py --model sweeps/tickets-sweep/final/best/model --epochs 4 --lr 3e-5
+    python bench/tickets_label_loss.py --model MPNET_FOLDER --epochs 3 --lr 2e-5   # ../shared/tools/get-teacher-mpnet
 """
 
 from __future__ import annotations
