@@ -234,3 +234,15 @@ def test_gold_blend_without_gold_labels_is_refused(tmp_path, tiny_model_dir, los
     with pytest.raises(ConfigError, match="score_distill"):
         run_training(parse_config(raw), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_attention_kl_is_finite_in_half_precision(dtype):
+    """A word the teacher gives no attention: fp16's floor of 1e-12 is 0, and 0 * log 0 was NaN."""
+    from embedtune.objectives.distillation import _row_kl
+
+    target = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    predicted = torch.tensor([[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]])
+    half = _row_kl(target.to(dtype), predicted.to(dtype))
+    assert half.dtype == torch.float32
+    assert float(half) == pytest.approx(float(_row_kl(target, predicted)), abs=2e-3)

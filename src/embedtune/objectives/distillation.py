@@ -162,7 +162,9 @@ class AttentionDistillLoss(nn.Module):
 
 
 def _row_kl(target: Tensor, predicted: Tensor) -> Tensor:
-    """Mean over rows of KL(target_row || predicted_row), each row renormalised over the shared words."""
+    """Mean over rows of KL(target_row || predicted_row), each row renormalised over the shared words. In float32:
+    in fp16 the 1e-12 floor is 0, and a word with no attention gave 0 * log 0 = NaN."""
+    target, predicted = target.float(), predicted.float()
     target = target / target.sum(dim=1, keepdim=True).clamp_min(1e-12)
     predicted = predicted / predicted.sum(dim=1, keepdim=True).clamp_min(1e-12)
     return (target * (target.clamp_min(1e-12).log() - predicted.clamp_min(1e-12).log())).sum(dim=1).mean()

@@ -45,7 +45,7 @@ class GroupMaskedMNRLoss(nn.Module):
         scores = anchors @ candidates.T * self.scale
         batch, targets = len(groups), torch.arange(offset, offset + len(groups), device=anchors.device)
         same_group = (groups[:, None] == all_groups[None, :]) & (groups[:, None] != NO_GROUP)
-        same_group[torch.arange(batch), targets] = False  # the row's own positive is the target
+        same_group[torch.arange(batch, device=anchors.device), targets] = False  # the row's own positive is the target
         mask = torch.zeros_like(scores, dtype=torch.bool)
         mask[:, : len(all_groups)] = same_group
         scores = scores.masked_fill(mask, float("-inf"))
