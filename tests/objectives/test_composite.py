@@ -134,6 +134,17 @@ def test_balance_monitor_warns_once_when_a_component_dominates(caplog):
     assert fields["big_share"] == pytest.approx(0.9) and fields["small_raw"] == 1.0 and fields["big_weight"] == 1.0
 
 
+def test_a_step_without_a_composite_forward_adds_no_shares():
+    """Multi-task: at steps where another task's batch ran, the last composite forward's shares were counted again."""
+    loss = toy_composite({"big": 9.0, "small": 1.0}, {"big": 1.0, "small": 1.0})
+    monitor = CompositeMonitor(loss, max_share=0.6, window=4)
+    state = type("State", (), {"global_step": 0, "epoch": 0.0})()
+    loss([{"x": torch.ones(2, 2)}], None)
+    monitor.on_step_end(None, state, None)
+    monitor.on_step_end(None, state, None)  # another task's step: no composite forward
+    assert len(monitor.recent) == 1 and len(monitor.since_log) == 1
+
+
 def test_isotropy_separates_spread_from_collapsed_and_ignores_scale():
     torch.manual_seed(0)
     spread = torch.randn(512, 8)

@@ -34,6 +34,7 @@ class CompositeMonitor(TrainerCallback):
         if not self.loss.last_weighted:
             return
         shares = component_shares(self.loss.last_weighted)
+        self.loss.last_weighted = {}  # consumed: a step without a composite forward (another task's) adds nothing
         self.recent.append(shares)
         self.since_log.append(shares)
         if len(self.recent) == self.recent.maxlen:
