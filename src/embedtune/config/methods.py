@@ -84,6 +84,9 @@ class TeacherLossConfig(LossConfig):
     """A distillation loss: the teacher's outputs on every training text are computed once, before training. Not a
     Matryoshka loss by itself: hidden states and attention maps have no truncated size (score_distill adds it)."""
 
+    #: What layer_map indexes and where it starts: hidden states from 0 (the embeddings); attention from 1.
+    layer_kind: ClassVar[tuple[str, int]] = ("hidden states", 0)
+
     teacher: str | None = Field(
         None,
         description="local SentenceTransformer folder of the teacher; self: the model being trained as it is "

@@ -41,10 +41,8 @@ def prepare_training_data(data: PairData, config: LossConfig) -> PairData:
                 "set data.train.columns (label/negative) or pick another loss"
             )
     needs_labels = [leaf.name for leaf in leaf_losses(config) if leaf.needs_labels()]
-    if needs_labels and kind in ("pairs", "triplets"):  # of the losses taking these, gold_blend reads labels
-        raise ConfigError(
-            f"loss {needs_labels[0]}: gold_blend needs scored or binary data; {data.source} holds {kind} rows"
-        )
+    if needs_labels and kind in ("pairs", "triplets"):  # a loss taking these may still read labels as configured
+        raise ConfigError(f"loss {needs_labels[0]} as configured reads labels; {data.source} holds {kind} rows")
     if kind == "binary" and uses_in_batch_negatives(config):
         if needs_labels:
             raise ConfigError(

@@ -291,13 +291,12 @@ def check_teachers(model, losses) -> None:
         teacher = student if leaf.teacher == "self" else _teacher_layer_count(leaf.teacher)
         if not isinstance(getattr(leaf, "layer_map", None), dict):
             continue
-        attention = leaf.name == "attention_distill"  # attention layers count from 1; hidden state 0 is embeddings
-        low, what = (1, "attention layers") if attention else (0, "hidden states")
+        what, low = leaf.layer_kind
         for s, t in leaf.layer_map.items():
             if not (low <= s <= student and low <= t <= teacher):
                 raise ConfigError(
                     f"loss.layer_map: {s} -> {t} is out of range ({what} {low}..{student} of the student, "
-                    f"{low}..{teacher} of the teacher" + ("" if attention else "; 0 is the embeddings") + ")"
+                    f"{low}..{teacher} of the teacher" + ("; 0 is the embeddings" if low == 0 else "") + ")"
                 )
 
 

@@ -11,6 +11,8 @@ from transformers import TrainerCallback
 
 RENAMED = {"learning_rate": "lr"}
 DROPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
+#: Fields every record may hold besides the metrics; a logged name equal to one would overwrite it.
+RECORD_FIELDS = frozenset({"kind", "step", "epoch", "seconds", "loss", "lr", "learning_rate", "grad_norm", "phase"})
 
 
 class HistoryCallback(TrainerCallback):

@@ -36,7 +36,10 @@ class Trainer(SentenceTransformerTrainer):
         super()._save(output_dir, state_dict)
         own = self._loss_parameters()
         if own:
-            torch.save(own, os.path.join(output_dir or self.args.output_dir, LOSS_STATE))
+            torch.save(
+                {name: p.detach() for name, p in own.items()},
+                os.path.join(output_dir or self.args.output_dir, LOSS_STATE),
+            )
 
     def _load_from_checkpoint(self, checkpoint_path: str, *args, **kwargs) -> None:
         super()._load_from_checkpoint(checkpoint_path, *args, **kwargs)

@@ -22,6 +22,7 @@ class AttentionDistillLossConfig(TeacherLossConfig):
     )
 
     accepts: ClassVar = ANY_DATA
+    layer_kind: ClassVar = ("attention layers", 1)
     summary: ClassVar = (
         "KL between teacher and student attention of mapped layers, compared between words (tokenisers differ)."
     )

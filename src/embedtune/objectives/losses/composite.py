@@ -12,8 +12,6 @@ from embedtune.data.spec import StrictModel
 from embedtune.errors import ConfigError
 from embedtune.objectives.losses.isotropy import ANY_DATA
 
-HISTORY_FIELDS = frozenset({"kind", "step", "epoch", "seconds", "loss", "lr", "learning_rate", "grad_norm", "phase"})
-
 
 class ComponentConfig(StrictModel):
     """One named part of a composite objective: a loss, its weight and how the weight changes."""
@@ -27,7 +25,9 @@ class ComponentConfig(StrictModel):
     @classmethod
     def _not_a_history_field(cls, name: str) -> str:
         # sentence-transformers logs each component under its name: 'loss' or 'step' overwrote the record's own
-        if name in HISTORY_FIELDS or name.startswith(("train_", "task_")):
+        from embedtune.training.history import RECORD_FIELDS
+
+        if name in RECORD_FIELDS or name.startswith(("train_", "task_")):
             raise ValueError(f"'{name}' is a field of history.jsonl records; name the component otherwise")
         return name
 

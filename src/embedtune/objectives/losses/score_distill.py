@@ -24,7 +24,7 @@ class ScoreDistillLossConfig(TeacherLossConfig, MatryoshkaLossConfig):
     )
 
     def needs_labels(self) -> bool:
-        return self.gold_blend > 0
+        return self.gold_blend > 0  # the gold score is blended into the target
 
     def build(self, model, teachers):
         from embedtune.objectives.distillation import ScoreDistillLoss
